@@ -1,0 +1,1 @@
+"""virtsec core: knowledge, lookup, quiz, scoring, storage. Knows nothing of Slack."""

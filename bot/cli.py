@@ -1,0 +1,138 @@
+"""The `virtsec` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import knowledge_base
+from bot.console import render_lookup, run_lookup_prompt
+from bot.knowledge_base import KnowledgeBase, KnowledgeError
+from bot.lookup import ConceptIndex, LookupResult, Match, build_index
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virtsec",
+        description="Study assistant for virtualization security.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = sub.add_parser("ask", help="look up a concept")
+    ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
+    ask.add_argument("query", nargs="+", help="the question; '-' reads one query per line")
+    sub.add_parser("console", help="interactive lookup in the terminal (the default)")
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    lint = kb_sub.add_parser("lint", help="validate knowledge files (default: the bundled ones)")
+    lint.add_argument("paths", nargs="*", type=Path)
+    stats = kb_sub.add_parser("stats", help="counts by kind, tag and difficulty")
+    stats.add_argument("paths", nargs="*", type=Path)
+    return parser
+
+
+def _load(paths: Sequence[Path] | None, err: TextIO) -> KnowledgeBase | None:
+    try:
+        return knowledge_base.load(paths or None)
+    except KnowledgeError as exc:
+        err.write("virtsec: the knowledge base is invalid; fix these and retry:\n")
+        for problem in exc.problems:
+            err.write(f"  {problem}\n")
+        return None
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    return {"id": match.concept.id, "title": match.concept.title, "score": match.score}
+
+
+def result_json(result: LookupResult) -> dict[str, Any]:
+    """The `ask --json` object for one lookup."""
+    return {
+        "query": result.query,
+        "answer": _match_json(result.answer) if result.answer else None,
+        "suggestions": [_match_json(m) for m in result.suggestions],
+    }
+
+
+def _ask(args: argparse.Namespace, kb: KnowledgeBase, index: ConceptIndex,
+         out: TextIO, stdin: TextIO) -> int:
+    if args.query == ["-"]:
+        for line in stdin:
+            query = line.rstrip("\r\n")
+            result = index.lookup(query)
+            if args.json:
+                out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
+            else:
+                out.write(render_lookup(result, kb) + "\n\n")
+        return 0
+    query = " ".join(args.query)
+    result = index.lookup(query)
+    if args.json:
+        out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
+    else:
+        out.write(render_lookup(result, kb) + "\n")
+    return 0
+
+
+def _lint(paths: Sequence[Path], out: TextIO) -> int:
+    kb, problems = knowledge_base.check(paths or knowledge_base.default_knowledge_paths())
+    if problems:
+        for problem in problems:
+            out.write(f"{problem}\n")
+        out.write(f"{len(problems)} problem(s) found.\n")
+        return 1
+    c = kb.counts()
+    out.write(f"OK: {len(kb.files)} file(s), {c['concepts']} concepts, {c['questions']} "
+              f"questions, {c['tips']} tips, {c['scenarios']} scenarios.\n")
+    return 0
+
+
+def _stats(kb: KnowledgeBase, out: TextIO) -> int:
+    c = kb.counts()
+    out.write(f"{c['concepts']} concepts, {c['questions']} questions, {c['tips']} tips, "
+              f"{c['scenarios']} scenarios in {len(kb.files)} file(s)\n")
+    out.write("\nConcepts by tag:\n")
+    for tag, ids in kb.tags().items():
+        out.write(f"  {tag:<18} {len(ids)}\n")
+    by_difficulty: dict[str, int] = {}
+    positions: dict[int, int] = {}
+    for q in kb.questions.values():
+        by_difficulty[q.difficulty] = by_difficulty.get(q.difficulty, 0) + 1
+        positions[q.answer_index] = positions.get(q.answer_index, 0) + 1
+    out.write("\nQuestions by difficulty: " + ", ".join(
+        f"{d} {by_difficulty.get(d, 0)}" for d in knowledge_base.DIFFICULTIES) + "\n")
+    out.write("Correct answer position: " + ", ".join(
+        f"{'ABCDE'[i]} {n}" for i, n in sorted(positions.items())) + "\n")
+    untested = [cid for cid in kb.concepts if not kb.questions_for(cid)
+                and not kb.concepts[cid].compares]
+    out.write(f"Concepts without a question: {len(untested)}"
+              + (f" ({', '.join(sorted(untested))})" if untested else "") + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the `virtsec` command; returns the exit status."""
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    if args.command == "kb" and args.kb_command == "lint":
+        return _lint(args.paths, out)
+    paths = getattr(args, "paths", None)
+    kb = _load(paths, err)
+    if kb is None:
+        return 2
+    if args.command == "kb":
+        return _stats(kb, out)
+    index = build_index(kb)
+    if args.command == "ask":
+        return _ask(args, kb, index, out, stdin)
+    return run_lookup_prompt(kb, index, stdin, out, interactive=stdin.isatty())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
