@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import gc
+import itertools
 import random
 import statistics
 import sys
@@ -64,10 +65,10 @@ def generate(n_concepts: int, n_aliases: int, seed: int = 7) -> list[Concept]:
         if word not in seen:
             seen.add(word)
             vocab.append(word)
-    weights = [1 / (i + 1) ** 0.9 for i in range(len(vocab))]
+    cum = list(itertools.accumulate(1 / (i + 1) ** 0.9 for i in range(len(vocab))))
 
     def phrase(k: int) -> str:
-        return " ".join(rng.choices(vocab, weights=weights, k=k))
+        return " ".join(rng.choices(vocab, cum_weights=cum, k=k))
 
     concepts, names = [], set()
     for i in range(n_concepts):
@@ -110,8 +111,10 @@ def generated_queries(concepts: list[Concept], n: int, seed: int = 11) -> list[t
 
 
 def bundled_queries() -> list[str]:
-    data = yaml.safe_load((ROOT / "tests" / "data" / "lookup_queries.yaml").read_text())
-    return [item["q"] for item in data["queries"]]
+    out: list[str] = []
+    for path in sorted((ROOT / "tests" / "data").glob("lookup_queries*.yaml")):
+        out += [item["q"] for item in yaml.safe_load(path.read_text())["queries"]]
+    return out
 
 
 def line(label: str, times: Sequence[float], extra: str = "") -> None:

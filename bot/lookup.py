@@ -14,6 +14,7 @@ Lookups are deterministic: ties are broken by concept id.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -27,12 +28,22 @@ from rapidfuzz.distance import OSA
 from bot.knowledge_base import Concept, KnowledgeBase
 
 ANSWER_THRESHOLD = 70.0
+# A lower score still answers when it clearly beats every other concept.
+CLEAR_WINNER_THRESHOLD = 55.0
+CLEAR_WINNER_MARGIN = 10.0
 SUGGEST_THRESHOLD = 40.0
 MAX_SUGGESTIONS = 3
+_RANK_LIMIT = 8  # concepts ranked per lookup: an answer, suggestions, and a margin check
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 24
 FUZZY_PENALTY = 0.85
-_COMMON_POSTINGS = 1000
+DESC_BLEND = 0.3  # weight of the name score when the summary explains the query better
+UNKNOWN_WEIGHT = 0.6  # weight of a query word no name uses, relative to the rarest word
+DESC_CAP = 90.0
+QUERY_WEIGHT = 0.55
+# A name made of one common word ("VMs") is not covered as fully as a specific one.
+NAME_WEIGHT_FLOOR = 2.0  # explaining the whole query vs covering the whole name
+_COMMON_POSTINGS = 250  # a word in more names than this only re-scores names found already
 
 # Words that carry no topic: question forms and function words.
 STOP_WORDS = frozenset(
@@ -60,6 +71,13 @@ _COMPARISON_PATTERNS = [
     re.compile(r"^(.+?)\s+or\s+(.+?)\s+(?:which|what)\b.*$"),
 ]
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+_ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]+[a-z]?[0-9]*\b")  # VDI, IOMMU, IMDSv2: never fuzzy
+# Phrases with one canonical spelling, applied to queries and names alike.
+_CANONICAL = [
+    (re.compile(r"\bvirtual machines?\b"), "vm"),
+    (re.compile(r"\bvirtualisation\b"), "virtualization"),
+    (re.compile(r"\bneighbours?\b"), "neighbor"),
+]
 
 
 @dataclass(frozen=True)
@@ -94,29 +112,48 @@ def normalize(text: str) -> str:
         lambda m: "type " + {"i": "1", "ii": "2"}.get(m.group(1), _NUMBER_WORDS.get(
             m.group(1), m.group(1))), text)
     text = re.sub(r"\btype(\d)\b", r"type \1", text)
-    return " ".join(_TOKEN_RE.findall(text))
+    text = " ".join(_TOKEN_RE.findall(text))
+    for pattern, canonical in _CANONICAL:
+        text = pattern.sub(canonical, text)
+    return text
 
 
 def stem(token: str) -> str:
-    """A light, symmetric plural stemmer ("hypervisors" -> "hypervisor", "vms" -> "vm")."""
+    """A light, symmetric stemmer: plurals, -ing, -ed, final -e ("escaping" ~ "escape")."""
+    if _is_numeral(token):
+        return token
     if len(token) >= 5 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if (len(token) >= 3 and token.endswith("s") and not token.endswith(("ss", "us", "is"))
-            and not token[-2].isdigit()):
-        return token[:-1]
+        token = token[:-3] + "y"
+    elif len(token) >= 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    for suffix in ("ing", "ed"):
+        if len(token) >= len(suffix) + 4 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+            if len(token) >= 4 and token[-1] == token[-2] and token[-1] not in "aeiouls":
+                token = token[:-1]
+            break
+    if len(token) >= 5 and token.endswith("e"):
+        token = token[:-1]
     return token
+
+
+def topic_words(normalized: str) -> list[str]:
+    """The words of a normalised text that carry its topic, in order, one per stem."""
+    words = normalized.split()
+    kept = [w for w in words if w not in STOP_WORDS] or words
+    out: list[str] = []
+    stems: set[str] = set()
+    for word in kept:
+        s = stem(word)
+        if s not in stems:
+            stems.add(s)
+            out.append(word)
+    return out
 
 
 def content_tokens(normalized: str) -> list[str]:
     """The topic words of a normalised text, stemmed, in order, without repeats."""
-    words = normalized.split()
-    kept = [w for w in words if w not in STOP_WORDS] or words
-    out: list[str] = []
-    for word in kept:
-        s = stem(word)
-        if s not in out:
-            out.append(s)
-    return out
+    return [stem(w) for w in topic_words(normalized)]
 
 
 def _is_numeral(token: str) -> bool:
@@ -142,36 +179,55 @@ class ConceptIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         concept_df: dict[str, set[int]] = defaultdict(set)
         raw: list[tuple[int, str, list[str]]] = []
+        self._surface: dict[str, str] = {}  # a word as written in a name -> its stem
         for ci, concept in enumerate(self.concepts):
             for name in (concept.title, *concept.aliases, concept.id.replace("-", " ")):
                 text = normalize(name)
                 if not text or (text in self._by_text and
                                 self._names[self._by_text[text]].concept_index == ci):
                     continue
-                tokens = content_tokens(text)
+                words = topic_words(text)
+                tokens = [stem(w) for w in words]
+                for word, token in zip(words, tokens, strict=True):
+                    self._surface.setdefault(word, token)
                 raw.append((ci, text, tokens))
                 for t in tokens:
                     concept_df[t].add(ci)
                 self._by_text.setdefault(text, len(raw) - 1)
                 # placeholder; weights need the idf table first
                 self._names.append(_Name(ci, text, tuple(tokens), 0.0, frozenset()))
+        self._concept_numerals: list[frozenset[str]] = [frozenset()] * len(self.concepts)
+        for ci, _text, tokens in raw:
+            digits = frozenset(t for t in tokens if t.isdigit())
+            self._concept_numerals[ci] = self._concept_numerals[ci] | digits
+        acronyms = {stem(m.lower()) for c in self.concepts for name in (c.title, *c.aliases)
+                    for m in _ACRONYM_RE.findall(name)}
         n = max(len(self.concepts), 1)
         self._idf: dict[str, float] = {t: math.log(1 + n / len(s)) for t, s in concept_df.items()}
-        self._unknown_idf = math.log(1 + n)
+        self._unknown_idf = math.log(1 + n) * UNKNOWN_WEIGHT
         for i, (ci, text, tokens) in enumerate(raw):
             self._names[i] = _Name(
                 ci, text, tuple(tokens), sum(self._idf[t] for t in tokens),
-                frozenset(t for t in tokens if _is_numeral(t)))
+                frozenset(t for t in tokens if t.isdigit()))
             for t in tokens:
                 postings[t].append(i)
         self._postings = dict(postings)
         self._posting_sets = {t: frozenset(p) for t, p in postings.items()
                               if len(p) > _COMMON_POSTINGS}
+        # description index: the words of each concept's names and summary, for paraphrases
+        desc_postings: dict[str, list[int]] = defaultdict(list)
+        for ci, concept in enumerate(self.concepts):
+            bag = set(content_tokens(normalize(" ".join(
+                (concept.title, *concept.aliases, concept.summary)))))
+            for word in bag:
+                desc_postings[word].append(ci)
+        self._desc_postings = dict(desc_postings)
+        self._desc_idf = {t: math.log(1 + n / len(p)) for t, p in desc_postings.items()}
         # typo index: every word and its one-deletion variants -> words
         self._deletes: dict[str, list[str]] = defaultdict(list)
         self._by_length: dict[int, list[str]] = defaultdict(list)
-        for word in self._postings:
-            if _fuzzy_allowed(word):
+        for word, token in self._surface.items():
+            if _fuzzy_allowed(word) and token not in acronyms:
                 for variant in {word, *_deletions(word)}:
                     self._deletes[variant].append(word)
                 self._by_length[len(word)].append(word)
@@ -189,12 +245,15 @@ class ConceptIndex:
 
     def search(self, query: str, limit: int = 5) -> list[Match]:
         """The best-scoring concepts for a query, highest first."""
-        return self._rank(normalize(query))[:limit]
+        return self._rank(normalize(query), limit)[:limit]
 
     # -- internals
 
     def _result(self, query: str, ranked: list[Match]) -> LookupResult:
-        if ranked and ranked[0].score >= ANSWER_THRESHOLD:
+        top = ranked[0].score if ranked else 0.0
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if top >= ANSWER_THRESHOLD or (top >= CLEAR_WINNER_THRESHOLD
+                                       and top - runner_up >= CLEAR_WINNER_MARGIN):
             rest = tuple(m for m in ranked[1:MAX_SUGGESTIONS + 1] if m.score >= SUGGEST_THRESHOLD)
             return LookupResult(query, ranked[0], rest)
         suggestions = tuple(m for m in ranked[:MAX_SUGGESTIONS] if m.score >= SUGGEST_THRESHOLD)
@@ -211,18 +270,19 @@ class ConceptIndex:
         if sides is None:
             return None
         direct = self._rank(norm)
-        if direct and direct[0].score >= 90 and direct[0].concept.compares:
+        if direct and (direct[0].score >= 100 or (
+                direct[0].score >= 90 and "comparison" in direct[0].concept.tags)):
             return direct[0], tuple(direct[1:MAX_SUGGESTIONS + 1]), ()
-        left, right = (content_tokens(s) for s in sides)
+        left, right = (topic_words(s) for s in sides)
         if not left or not right:
             return None
-        # "type 1 and type 2 hypervisors": the shorter side borrows the head noun
-        if len(left) < len(right) and right[-1] not in left:
-            left = [*left, right[-1]]
-        elif len(right) < len(left) and left[-1] not in right:
-            right = [*right, left[-1]]
         a = self._rank_tokens(left)
         b = self._rank_tokens(right)
+        # "type 1 and type 2 hypervisors": a side too short to stand alone borrows the head noun
+        if (not a or a[0].score < ANSWER_THRESHOLD) and right[-1] not in left:
+            a = self._rank_tokens([*left, right[-1]])
+        if (not b or b[0].score < ANSWER_THRESHOLD) and left[-1] not in right:
+            b = self._rank_tokens([*right, left[-1]])
         if not a or not b or a[0].score < ANSWER_THRESHOLD or b[0].score < ANSWER_THRESHOLD:
             return None
         if a[0].concept.id == b[0].concept.id:
@@ -233,16 +293,16 @@ class ConceptIndex:
                 return Match(concept, 100.0), (), (a[0], b[0])
         return a[0], (), (a[0], b[0])
 
-    def _rank(self, norm: str) -> list[Match]:
+    def _rank(self, norm: str, limit: int = _RANK_LIMIT) -> list[Match]:
         exact = self._by_text.get(norm)
         if exact is not None:
             concept = self.concepts[self._names[exact].concept_index]
-            rest = [m for m in self._rank_tokens(content_tokens(norm))
+            rest = [m for m in self._rank_tokens(topic_words(norm), limit + 1)
                     if m.concept.id != concept.id]
-            return [Match(concept, 100.0), *rest]
-        return self._rank_tokens(content_tokens(norm))
+            return [Match(concept, 100.0), *rest][:limit]
+        return self._rank_tokens(topic_words(norm), limit)
 
-    def _rank_tokens(self, tokens: list[str]) -> list[Match]:
+    def _rank_tokens(self, tokens: list[str], limit: int = _RANK_LIMIT) -> list[Match]:
         tokens = tokens[:MAX_QUERY_TOKENS]
         if not tokens:
             return []
@@ -250,15 +310,16 @@ class ConceptIndex:
         resolved: list[tuple[str, float, float]] = []  # index word, credit, query weight
         query_weight = 0.0
         query_numerals: set[str] = set()
-        for token in tokens:
-            if _is_numeral(token):
+        for word in tokens:
+            token = stem(word)
+            if token.isdigit():
                 query_numerals.add(token)
             if token in self._postings:
                 w = self._idf[token]
                 resolved.append((token, w, w))
                 query_weight += w
                 continue
-            corrected = self._correct(token)
+            corrected = self._correct(word)
             if corrected is None:
                 query_weight += self._unknown_idf
                 continue
@@ -280,20 +341,50 @@ class ConceptIndex:
                 for name_index in plist:
                     acc[name_index] += credit
         best: dict[int, float] = {}
+        desc = self._describe(tokens, resolved)
         for name_index, matched in acc.items():
             name = self._names[name_index]
+            numerals = self._concept_numerals[name.concept_index]
+            if query_numerals and numerals and not (numerals & query_numerals):
+                continue  # "type 2" never answers "type 1", nor CVE-2019-x a CVE-2015-y
             if name.numerals and query_numerals and not (name.numerals & query_numerals):
-                continue  # "type 2" never answers "type 1"
+                continue
             if name.numerals - query_numerals and query_numerals:
                 matched *= 0.9
             recall_query = min(matched / query_weight, 1.0)
-            recall_name = min(matched / name.weight, 1.0) if name.weight else 0.0
-            score = 100.0 * (0.55 * recall_query + 0.45 * recall_name)
+            recall_name = min(matched / max(name.weight, NAME_WEIGHT_FLOOR), 1.0)
+            score = 100.0 * (QUERY_WEIGHT * recall_query + (1 - QUERY_WEIGHT) * recall_name)
             ci = name.concept_index
+            # the summary can lift a partial name match, never above a full one
+            blended = DESC_BLEND * score + (1 - DESC_BLEND) * desc.get(ci, 0.0)
+            score = max(score, min(blended, DESC_CAP))
             if score > best.get(ci, -1.0):
                 best[ci] = score
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], self.concepts[kv[0]].id))
+        ranked = heapq.nsmallest(limit, best.items(),
+                                 key=lambda kv: (-kv[1], self.concepts[kv[0]].id))
         return [Match(self.concepts[ci], round(score, 1)) for ci, score in ranked]
+
+    def _describe(self, tokens: list[str],
+                  resolved: list[tuple[str, float, float]]) -> dict[int, float]:
+        """Per concept: the share (0-100) of the query's words its summary and names use."""
+        stems = [stem(t) for t in tokens]
+        corrected = {word for word, _c, _w in resolved}
+        words = [t for t in stems if t in self._desc_postings] + \
+            [w for w in corrected if w not in stems and w in self._desc_postings]
+        total = sum(self._desc_idf.get(t, self._unknown_idf) for t in stems)
+        acc: dict[int, float] = defaultdict(float)
+        hits: dict[int, int] = defaultdict(int)
+        for word in words:
+            plist = self._desc_postings[word]
+            if len(plist) > _COMMON_POSTINGS:
+                continue
+            w = self._desc_idf[word]
+            for ci in plist:
+                acc[ci] += w
+                hits[ci] += 1
+        # one shared word is no paraphrase: "api" in a summary must not answer "what is an API"
+        return {ci: 100.0 * min(m / total, 1.0) for ci, m in acc.items()
+                if hits[ci] >= 2} if total else {}
 
     def _correct(self, token: str) -> str | None:
         """The index word a misspelt token most likely means, or None."""
@@ -303,21 +394,21 @@ class ConceptIndex:
         candidates: set[str] = set()
         for variant in {token, *_deletions(token)}:
             candidates.update(self._deletes.get(variant, ()))
-        best: tuple[int, float, str] | None = None
+        best: tuple[int, int, float, str] | None = None
         for word in candidates:
             d = OSA.distance(token, word, score_cutoff=limit)
             if d > limit or (len(token) == 4 and sorted(token) != sorted(word)):
                 continue
-            key = (d, -self._idf[word], word)
-            if best is None or key < (best[0], best[1], best[2]):
-                best = (d, -self._idf[word], word)
+            key = (d, abs(len(word) - len(token)), -self._idf[self._surface[word]], word)
+            if best is None or key < best:
+                best = key
         if best is None and limit == 2:
             pool = [w for n in range(len(token) - 2, len(token) + 3)
                     for w in self._by_length.get(n, ())]
             hit = process.extractOne(token, pool, scorer=OSA.distance, score_cutoff=limit)
             if hit is not None:
-                return str(hit[0])
-        return best[2] if best else None
+                return self._surface[str(hit[0])]
+        return self._surface[best[3]] if best else None
 
 
 def _fuzzy_allowed(word: str) -> bool:

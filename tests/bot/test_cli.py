@@ -1,0 +1,116 @@
+"""The `virtsec` command as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+VIRTSEC = Path(sys.executable).parent / "virtsec"
+
+
+def run(*args: str, stdin: str = "", cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "VIRTSEC_KNOWLEDGE"}
+    full_env.update(env or {})
+    return subprocess.run([str(VIRTSEC), *args], input=stdin, capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=full_env, timeout=60, check=False)
+
+
+def test_ask_prints_a_readable_sourced_answer_from_any_directory(tmp_path: Path) -> None:
+    proc = run("ask", "what", "is", "VM", "escape", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("VM escape")
+    assert "Exam tip:" in out and "Sources:" in out and "Related:" in out
+    assert "Traceback" not in proc.stderr
+
+
+def test_ask_json_has_the_documented_shape() -> None:
+    proc = run("ask", "--json", "hypervsor")
+    data = json.loads(proc.stdout)
+    assert set(data) == {"query", "answer", "suggestions"}
+    assert data["query"] == "hypervsor"
+    assert data["answer"]["id"] == "hypervisor"
+    assert set(data["answer"]) == {"id", "title", "score"}
+    assert isinstance(data["answer"]["score"], float)
+
+
+def test_ask_json_lines_from_stdin_one_object_per_query() -> None:
+    queries = ["what is vm escape", "weather tomorrow", "", "k8s rbac", "\U0001f600"]
+    proc = run("ask", "--json", "-", stdin="\n".join(queries) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["query"] for r in rows] == queries
+    assert rows[0]["answer"]["id"] == "vm-escape"
+    assert rows[1]["answer"] is None
+    assert rows[2]["answer"] is None and rows[2]["suggestions"] == []
+    assert rows[3]["answer"]["id"] == "kubernetes-rbac"
+
+
+def test_no_good_match_is_said_honestly() -> None:
+    proc = run("ask", "what is a SQL join")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith('No good match for "what is a SQL join"')
+
+
+@pytest.mark.parametrize("query", ["", "x" * 10_000, "\x1b[2J\x07", "\U0001f525\U0001f480"])
+def test_awkward_queries_do_not_crash(query: str) -> None:
+    proc = run("ask", query)
+    assert proc.returncode == 0
+    assert "Traceback" not in proc.stderr
+    assert "No good match" in proc.stdout
+
+
+def test_kb_lint_on_the_bundled_knowledge_succeeds_with_a_summary() -> None:
+    proc = run("kb", "lint")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.startswith("OK: ")
+    assert "concepts" in proc.stdout and "questions" in proc.stdout
+
+
+def test_kb_lint_lists_every_problem_and_exits_1() -> None:
+    proc = run("kb", "lint", str(FIXTURES / "broken" / "too_long.yaml"),
+               str(FIXTURES / "broken" / "unknown_key.yaml"))
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert any(":5: summary: " in line for line in lines)
+    assert any(":12: choices: " in line for line in lines)
+    assert any(":4: alias: " in line for line in lines)
+    assert lines[-1] == "4 problem(s) found."
+
+
+def test_kb_stats_counts_by_kind_tag_and_answer_position() -> None:
+    proc = run("kb", "stats")
+    assert proc.returncode == 0
+    assert "Concepts by tag:" in proc.stdout
+    assert "Correct answer position: A " in proc.stdout
+
+
+def test_the_bot_refuses_to_start_on_an_invalid_knowledge_base() -> None:
+    bad = str(FIXTURES / "broken" / "answer_not_in_choices.yaml")
+    proc = run("ask", "hypervisor", env={"VIRTSEC_KNOWLEDGE": bad})
+    assert proc.returncode == 2
+    assert "answer_not_in_choices.yaml:13: answer:" in proc.stderr
+    proc = run("console", stdin="hypervisor\n", env={"VIRTSEC_KNOWLEDGE": bad})
+    assert proc.returncode == 2
+
+
+def test_virtsec_knowledge_points_at_another_knowledge_base() -> None:
+    proc = run("ask", "--json", "breaking out of a vm",
+               env={"VIRTSEC_KNOWLEDGE": str(FIXTURES / "valid")})
+    assert json.loads(proc.stdout)["answer"]["id"] == "vm-escape"
+
+
+def test_console_answers_line_by_line_until_quit() -> None:
+    proc = run("console", stdin="what is a hypervisor?\nweather tomorrow\nquit\nvm escape\n")
+    assert proc.returncode == 0
+    assert "Hypervisor\n==========" in proc.stdout
+    assert "No good match for \"weather tomorrow\"" in proc.stdout
+    assert "VM escape\n" not in proc.stdout  # after quit nothing more is answered
