@@ -1,0 +1,192 @@
+"""The `/virtsec` grammar: text in, a typed command out. Shared by Slack and the console."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+PERIODS = ("week", "month", "all")
+DAY_SETS = ("weekdays", "everyday")
+
+USAGE = """\
+/virtsec <question>          look up a concept, e.g. /virtsec what is VM escape
+/virtsec topics [tag]        list concepts, optionally of one tag
+/virtsec tip                 a random exam tip
+/virtsec scenario            a worked case
+/virtsec quiz                a practice question just for you
+/virtsec leaderboard [week|month|all]
+/virtsec stats               your answers, accuracy and streaks
+Admins:
+/virtsec daily on HH:MM [Area/City] [weekdays|everyday]
+/virtsec daily off | daily   stop, or show the daily question's schedule
+/virtsec post                post a question in this channel now
+/virtsec reload              reload the knowledge base"""
+
+DAILY_USAGE = "Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday], daily off, or daily"
+
+
+class CommandError(ValueError):
+    """The text is a command with bad arguments; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of all commands."""
+
+    admin = False
+
+
+@dataclass(frozen=True)
+class Lookup(Command):
+    """Look a concept up."""
+
+    query: str
+
+
+@dataclass(frozen=True)
+class Help(Command):
+    """Show usage."""
+
+
+@dataclass(frozen=True)
+class Topics(Command):
+    """List concepts, optionally of one tag."""
+
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class TipCommand(Command):
+    """Show an exam tip."""
+
+
+@dataclass(frozen=True)
+class ScenarioCommand(Command):
+    """Show a worked scenario."""
+
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Quiz(Command):
+    """A practice question for the caller."""
+
+
+@dataclass(frozen=True)
+class Leaderboard(Command):
+    """The channel's leaderboard for a period."""
+
+    period: str = "all"
+
+
+@dataclass(frozen=True)
+class Stats(Command):
+    """The caller's own statistics."""
+
+
+@dataclass(frozen=True)
+class DailyOn(Command):
+    """Subscribe the channel to a daily question."""
+
+    admin = True
+    at: time
+    timezone: str
+    days: str = "weekdays"
+
+
+@dataclass(frozen=True)
+class DailyOff(Command):
+    """Stop the channel's daily question."""
+
+    admin = True
+
+
+@dataclass(frozen=True)
+class DailyStatus(Command):
+    """Show the channel's daily schedule."""
+
+
+@dataclass(frozen=True)
+class PostNow(Command):
+    """Post a question in the channel now."""
+
+    admin = True
+
+
+@dataclass(frozen=True)
+class Reload(Command):
+    """Reload the knowledge base."""
+
+    admin = True
+
+
+_SIMPLE: dict[str, type[Command]] = {
+    "help": Help, "tip": TipCommand, "quiz": Quiz, "stats": Stats, "post": PostNow,
+    "reload": Reload,
+}
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse(text: str, default_timezone: str = "UTC") -> Command:
+    """Parse the text after `/virtsec`; anything that is not a command word is a lookup."""
+    words = text.split()
+    if not words:
+        return Help()
+    head = words[0].lower()
+    rest = words[1:]
+    if head in _SIMPLE and not rest:
+        return _SIMPLE[head]()
+    if head in ("topics", "topic") and len(rest) <= 1:
+        return Topics(rest[0].lower() if rest else None)
+    if head == "scenario" and len(rest) <= 1:
+        return ScenarioCommand(rest[0].lower() if rest else None)
+    if head == "leaderboard" and len(rest) <= 1:
+        period = rest[0].lower() if rest else "all"
+        if period not in PERIODS:
+            raise CommandError(f"Unknown period “{period}”. Usage: /virtsec leaderboard "
+                               "[week|month|all]")
+        return Leaderboard(period)
+    if head == "daily":
+        return _daily(rest, default_timezone)
+    return Lookup(" ".join(words))
+
+
+def _daily(args: list[str], default_timezone: str) -> Command:
+    if not args:
+        return DailyStatus()
+    sub = args[0].lower()
+    if sub == "off" and len(args) == 1:
+        return DailyOff()
+    if sub != "on" or len(args) < 2 or len(args) > 4:
+        raise CommandError(DAILY_USAGE)
+    match = _TIME_RE.match(args[1])
+    if not match:
+        raise CommandError(f"“{args[1]}” is not a time; use 24-hour HH:MM, e.g. 09:00. "
+                           + DAILY_USAGE)
+    at = time(int(match.group(1)), int(match.group(2)))
+    zone = default_timezone
+    days = "weekdays"
+    for extra in args[2:]:
+        if extra.lower() in DAY_SETS:
+            days = extra.lower()
+        else:
+            zone = resolve_timezone(extra)
+    return DailyOn(at, zone, days)
+
+
+def resolve_timezone(name: str) -> str:
+    """The canonical IANA name for a zone the user typed, or CommandError."""
+    if name.upper() == "UTC":
+        return "UTC"
+    candidates = {z.lower(): z for z in available_timezones()}
+    canonical = candidates.get(name.lower())
+    if canonical is None:
+        raise CommandError(f"Unknown time zone “{name}”; use an Area/City name such as "
+                           "Europe/Berlin, America/New_York or UTC.")
+    try:
+        ZoneInfo(canonical)
+    except ZoneInfoNotFoundError as exc:  # pragma: no cover - tz database incomplete
+        raise CommandError(f"Time zone “{name}” is not available on this server.") from exc
+    return canonical

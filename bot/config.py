@@ -1,0 +1,146 @@
+"""Settings: the one place that reads the environment (and a `.env` file).
+
+Validation names every missing or malformed variable at once, and secrets
+never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite:///virtsec.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+MODES = ("http", "socket", "console")
+_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """Configuration is missing or malformed; the message lists every problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("virtsec is not configured correctly:\n" +
+                         "\n".join(f"  - {p}" for p in problems))
+
+
+def _secret(value: str) -> str:
+    return "<set>" if value else "<unset>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; secrets are hidden from repr."""
+
+    slack_bot_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    admins: tuple[str, ...] = ()
+    knowledge: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Settings({self.describe()})"
+
+    def describe(self) -> str:
+        """A loggable summary with every secret masked."""
+        return (f"bot token {_secret(self.slack_bot_token)}, signing secret "
+                f"{_secret(self.slack_signing_secret)}, app token "
+                f"{_secret(self.slack_app_token)}, database {redact_url(self.database_url)}, "
+                f"Slack API {self.slack_api_url}, port {self.port}, "
+                f"admins {', '.join(self.admins) or '(workspace admins and owners)'}")
+
+    @property
+    def has_slack_tokens(self) -> bool:
+        """True when a bot token is configured (Slack mode rather than console)."""
+        return bool(self.slack_bot_token)
+
+    def require(self, mode: str) -> None:
+        """Raise ConfigError naming every variable the mode needs and lacks."""
+        problems = []
+        if mode in ("http", "socket"):
+            if not self.slack_bot_token:
+                problems.append("SLACK_BOT_TOKEN is not set (the xoxb- token from "
+                                "OAuth & Permissions)")
+            elif not self.slack_bot_token.startswith("xoxb-"):
+                problems.append("SLACK_BOT_TOKEN does not look like a bot token "
+                                "(it should start with xoxb-)")
+        if mode == "http" and not self.slack_signing_secret:
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → "
+                            "App Credentials)")
+        if mode == "socket":
+            if not self.slack_app_token:
+                problems.append("SLACK_APP_TOKEN is not set (an xapp- token with "
+                                "connections:write, for Socket Mode)")
+            elif not self.slack_app_token.startswith("xapp-"):
+                problems.append("SLACK_APP_TOKEN does not look like an app-level token "
+                                "(it should start with xapp-)")
+        if problems:
+            raise ConfigError(problems)
+
+
+def redact_url(url: str) -> str:
+    """A database URL with its password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Heroku's postgres:// becomes SQLAlchemy's postgresql+psycopg://."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  dotenv_path: str | Path | None = ".env") -> Settings:
+    """Settings from the environment, with `.env` filling what the environment lacks."""
+    env: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    problems = []
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    port_text = get("PORT", "3000")
+    port = 3000
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        problems.append(f"PORT must be a number from 1 to 65535, not {port_text!r}")
+    else:
+        port = int(port_text)
+    api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
+    if not re.match(r"^https?://", api_url):
+        problems.append(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+    elif not api_url.endswith("/"):
+        api_url += "/"
+    admins = tuple(a for a in re.split(r"[\s,]+", get("VIRTSEC_ADMINS")) if a)
+    bad_admins = [a for a in admins if not _USER_ID_RE.match(a)]
+    if bad_admins:
+        problems.append("VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
+                        f"separated by commas; not {', '.join(bad_admins)}")
+    database_url = normalize_database_url(get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    if "://" not in database_url:
+        problems.append("DATABASE_URL must be a URL such as sqlite:///virtsec.db or "
+                        "postgresql://user@host/db")
+    if problems:
+        raise ConfigError(problems)
+    knowledge = tuple(p for p in get("VIRTSEC_KNOWLEDGE").split(os.pathsep) if p)
+    return Settings(
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        database_url=database_url,
+        slack_api_url=api_url,
+        port=port,
+        admins=admins,
+        knowledge=knowledge,
+    )
