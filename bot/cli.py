@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import knowledge_base
-from bot.console import render_lookup, run_lookup_prompt
+from bot.config import ConfigError, Settings, load_settings
+from bot.console import render_answer, run_console
 from bot.knowledge_base import KnowledgeBase, KnowledgeError
-from bot.lookup import ConceptIndex, LookupResult, Match, build_index
+from bot.lookup import LookupResult, Match
+from bot.services import Study
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="look up a concept")
     ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
     ask.add_argument("query", nargs="+", help="the question; '-' reads one query per line")
-    sub.add_parser("console", help="interactive lookup in the terminal (the default)")
+    sub.add_parser("console", help="chat with the bot in the terminal, no Slack needed")
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP mode; --socket for "
+                           "Socket Mode)")
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     lint = kb_sub.add_parser("lint", help="validate knowledge files (default: the bundled ones)")
@@ -57,23 +64,15 @@ def result_json(result: LookupResult) -> dict[str, Any]:
     }
 
 
-def _ask(args: argparse.Namespace, kb: KnowledgeBase, index: ConceptIndex,
-         out: TextIO, stdin: TextIO) -> int:
-    if args.query == ["-"]:
-        for line in stdin:
-            query = line.rstrip("\r\n")
-            result = index.lookup(query)
-            if args.json:
-                out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
-            else:
-                out.write(render_lookup(result, kb) + "\n\n")
-        return 0
-    query = " ".join(args.query)
-    result = index.lookup(query)
-    if args.json:
-        out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
-    else:
-        out.write(render_lookup(result, kb) + "\n")
+def _ask(args: argparse.Namespace, study: Study, out: TextIO, stdin: TextIO) -> int:
+    queries: Iterable[str] = ((line.rstrip("\r\n") for line in stdin) if args.query == ["-"]
+                              else [" ".join(args.query)])
+    for query in queries:
+        answer = study.lookup(query)
+        if args.json:
+            out.write(json.dumps(result_json(answer.lookup), ensure_ascii=False) + "\n")
+        else:
+            out.write(render_answer(answer) + ("\n\n" if args.query == ["-"] else "\n"))
     return 0
 
 
@@ -122,16 +121,42 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     args = _parser().parse_args(argv)
     if args.command == "kb" and args.kb_command == "lint":
         return _lint(args.paths, out)
-    paths = getattr(args, "paths", None)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return 2
+    paths = getattr(args, "paths", None) or [Path(p) for p in settings.knowledge] or None
     kb = _load(paths, err)
     if kb is None:
         return 2
     if args.command == "kb":
         return _stats(kb, out)
-    index = build_index(kb)
+    study = Study(lambda: knowledge_base.load(paths))
     if args.command == "ask":
-        return _ask(args, kb, index, out, stdin)
-    return run_lookup_prompt(kb, index, stdin, out, interactive=stdin.isatty())
+        return _ask(args, study, out, stdin)
+    if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
+        return _serve(settings, study, socket=getattr(args, "socket", False),
+                      host=getattr(args, "host", "0.0.0.0"), err=err)
+    return run_console(study, stdin, out, interactive=stdin.isatty())
+
+
+def _serve(settings: Settings, study: Study, *, socket: bool, host: str, err: TextIO) -> int:
+    """Run the Slack app; without --socket, Socket Mode is chosen when only it is configured."""
+    from handlers import server  # the composition root may reach the Slack edge, lazily
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    socket = socket or (bool(settings.slack_app_token) and not settings.slack_signing_secret)
+    try:
+        if socket:
+            server.serve_socket(settings, study)
+        else:
+            server.serve_http(settings, study, host=host)
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return 2
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

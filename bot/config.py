@@ -45,6 +45,8 @@ class Settings:
     port: int = 3000
     admins: tuple[str, ...] = ()
     knowledge: tuple[str, ...] = ()
+    web_workers: int = 2
+    web_threads: int = 8
 
     def __repr__(self) -> str:
         return f"Settings({self.describe()})"
@@ -111,12 +113,16 @@ def load_settings(environ: Mapping[str, str] | None = None,
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()
 
-    port_text = get("PORT", "3000")
-    port = 3000
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        problems.append(f"PORT must be a number from 1 to 65535, not {port_text!r}")
-    else:
-        port = int(port_text)
+    def number(name: str, default: int, low: int, high: int, fallback: str = "") -> int:
+        raw = get(name) or (get(fallback) if fallback else "") or str(default)
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            problems.append(f"{name} must be a number from {low} to {high}, not {raw!r}")
+            return default
+        return int(raw)
+
+    port = number("PORT", 3000, 1, 65535)
+    web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64, fallback="WEB_CONCURRENCY")
+    web_threads = number("VIRTSEC_WEB_THREADS", 8, 1, 256)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     if not re.match(r"^https?://", api_url):
         problems.append(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
@@ -143,4 +149,6 @@ def load_settings(environ: Mapping[str, str] | None = None,
         port=port,
         admins=admins,
         knowledge=knowledge,
+        web_workers=web_workers,
+        web_threads=web_threads,
     )

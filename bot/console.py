@@ -1,18 +1,40 @@
-"""The terminal channel: renders core results as plain text and runs a prompt loop."""
+"""The terminal channel: the same core as Slack, rendered as plain text.
+
+Type `/virtsec what is VM escape` (or just the question), `/virtsec quiz` and
+answer with a letter, `/virtsec topics`, `/virtsec help`; `quit` or Ctrl-D
+leaves.
+"""
 
 from __future__ import annotations
 
+import getpass
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TextIO
 
-from bot.knowledge_base import Concept, KnowledgeBase
-from bot.lookup import ConceptIndex, LookupResult, Match
+from bot.commands import CommandError, parse
+from bot.knowledge_base import Concept
+from bot.lookup import Match
+from bot.services import (
+    Answer,
+    Caller,
+    ConceptCard,
+    HelpResult,
+    Notice,
+    PracticeOutcome,
+    PracticeQuestion,
+    Response,
+    ScenarioResult,
+    Study,
+    TipResult,
+    TopicList,
+)
 
 WIDTH = 78
+LETTERS = "ABCDE"
 
 
-def _wrap(text: str, indent: str = "  ") -> str:
+def _wrap(text: str, indent: str = "") -> str:
     paragraphs = [p for p in text.split("\n") if p.strip()]
     return "\n".join(
         textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent)
@@ -20,66 +42,143 @@ def _wrap(text: str, indent: str = "  ") -> str:
     )
 
 
-def render_concept(concept: Concept, kb: KnowledgeBase, *, details: bool = True) -> str:
-    """A concept as a person reads it: title, summary, exam tip, related, sources."""
-    lines = [concept.title, "=" * min(len(concept.title), WIDTH), _wrap(concept.summary, "")]
-    if details and concept.details:
-        lines += ["", _wrap(concept.details, "")]
-    if concept.exam_tip:
-        lines += ["", "Exam tip:", _wrap(concept.exam_tip)]
-    related = [kb.concepts[r].title for r in concept.related if r in kb.concepts]
-    if related:
-        lines += ["", "Related: " + ", ".join(related)]
-    lines += ["", "Sources:"] + [f"  - {s}" for s in concept.sources]
+def _titles(concepts: Iterable[Concept]) -> str:
+    return ", ".join(c.title for c in concepts)
+
+
+def render_card(card: ConceptCard, *, details: bool = True) -> str:
+    """A concept as a person reads it: title, summary, details, exam tip, related, sources."""
+    c = card.concept
+    lines = [c.title, "=" * min(len(c.title), WIDTH), _wrap(c.summary)]
+    if details and c.details:
+        lines += ["", _wrap(c.details)]
+    if c.exam_tip:
+        lines += ["", "Exam tip:", _wrap(c.exam_tip, "  ")]
+    if card.related:
+        lines += ["", "Related: " + _titles(card.related)]
+    lines += ["", "Sources:"] + [f"  - {s}" for s in c.sources]
     return "\n".join(lines)
 
 
-def _suggestion_line(matches: Iterable[Match]) -> str:
+def _suggestions(matches: Iterable[Match]) -> str:
     return "\n".join(f"  - {m.concept.title}  (try: {m.concept.id})" for m in matches)
 
 
-def render_lookup(result: LookupResult, kb: KnowledgeBase) -> str:
-    """A lookup result as text; an honest 'no good match' when there is no answer."""
-    if result.answer is None:
-        shown = " ".join(result.query.split())[:80] or "(empty)"
+def render_answer(answer: Answer) -> str:
+    """A lookup answer; an honest 'no good match' with suggestions when there is none."""
+    result = answer.lookup
+    if answer.card is None:
+        shown = " ".join("".join(ch if ch.isprintable() else " " for ch in result.query)
+                         .split())[:80] or "(empty)"
         text = f"No good match for \"{shown}\" in the virtualization-security notes."
         if result.suggestions:
-            text += "\nDid you mean:\n" + _suggestion_line(result.suggestions)
-        else:
-            text += ('\nTry a concept name such as "VM escape", "type 1 hypervisor" '
-                     'or "k8s RBAC".')
-        return text
-    parts = []
-    if result.compared and result.answer.concept.compares:
-        parts.append(render_concept(result.answer.concept, kb))
-    elif result.compared:
-        parts.append("Comparing " + " and ".join(m.concept.title for m in result.compared) + ":")
-        parts.extend(render_concept(m.concept, kb, details=False) for m in result.compared)
+            return text + "\nDid you mean:\n" + _suggestions(result.suggestions)
+        return text + ('\nTry a concept name such as "VM escape", "type 1 hypervisor" '
+                       'or "k8s RBAC", or /virtsec topics.')
+    if answer.compared:
+        parts = ["Comparing " + " and ".join(c.concept.title for c in answer.compared) + ":"]
+        parts += [render_card(c, details=False) for c in answer.compared]
     else:
-        parts.append(render_concept(result.answer.concept, kb))
+        parts = [render_card(answer.card)]
     if result.suggestions:
-        parts.append("See also:\n" + _suggestion_line(result.suggestions))
+        parts.append("See also:\n" + _suggestions(result.suggestions))
     return "\n\n".join(parts)
 
 
-def run_lookup_prompt(kb: KnowledgeBase, index: ConceptIndex, stdin: TextIO, stdout: TextIO,
-                      prompt: str = "virtsec> ", interactive: bool = True) -> int:
-    """Read questions line by line and answer each until EOF or 'quit'."""
-    write: Callable[[str], object] = stdout.write
-    counts = kb.counts()
-    write(f"virtsec: {counts['concepts']} concepts, {counts['questions']} practice questions.\n"
-          "Ask about a concept (e.g. \"what is VM escape\"); 'quit' or Ctrl-D to leave.\n")
+def render_question(result: PracticeQuestion) -> str:
+    """A practice question, answered by typing a letter."""
+    q = result.question
+    lines = [f"Practice question ({q.difficulty}, not scored)", _wrap(q.prompt), ""]
+    lines += [f"  {LETTERS[i]}. {choice}" for i, choice in enumerate(q.choices)]
+    lines += ["", f"Answer with a letter (A-{LETTERS[len(q.choices) - 1]})."]
+    return "\n".join(lines)
+
+
+def render_outcome(result: PracticeOutcome) -> str:
+    """Right or wrong, with the explanation."""
+    q = result.question
+    right = f"{LETTERS[q.answer_index]}. {q.answer}"
+    head = (f"Correct: {right}" if result.correct else
+            f"Not quite. You chose {LETTERS[result.chosen]}; the answer is {right}.")
+    lines = [head, "", _wrap(q.explanation), "", "Sources: " + "; ".join(q.sources)]
+    if result.concepts:
+        lines.append("Study: " + _titles(result.concepts))
+    lines.append("Type /virtsec quiz for another question.")
+    return "\n".join(lines)
+
+
+def render(response: Response | PracticeOutcome) -> str:
+    """Render any core result as text."""
+    if isinstance(response, Answer):
+        return render_answer(response)
+    if isinstance(response, ConceptCard):
+        return render_card(response)
+    if isinstance(response, HelpResult):
+        return response.usage
+    if isinstance(response, TopicList):
+        return "\n".join(f"{tag} ({len(cs)}): {_titles(cs)}" for tag, cs in response.groups)
+    if isinstance(response, TipResult):
+        return "Exam tip: " + _wrap(response.tip.text) + "\nSources: " + \
+            "; ".join(response.tip.sources)
+    if isinstance(response, ScenarioResult):
+        s = response.scenario
+        steps = "\n".join(_wrap(f"{i}. {step}", "  ").lstrip()
+                          for i, step in enumerate(s.walkthrough, 1))
+        return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
+    if isinstance(response, PracticeQuestion):
+        return render_question(response)
+    if isinstance(response, PracticeOutcome):
+        return render_outcome(response)
+    return ("Error: " if response.error else "") + response.text
+
+
+class ConsoleSession:
+    """One person's terminal conversation with the bot."""
+
+    def __init__(self, study: Study, user: str | None = None):
+        self.study = study
+        user = user or getpass.getuser()
+        self.caller = Caller("console", user, "console", is_admin=True)
+        self.pending: PracticeQuestion | None = None
+
+    def handle(self, line: str) -> str:
+        """The reply to one line of input."""
+        text = line.strip()
+        pending = self.pending
+        if pending and len(text) == 1 and text.upper() in LETTERS[: len(pending.question.choices)]:
+            self.pending = None
+            return render(self.study.grade_practice(pending.question.id,
+                                                    LETTERS.index(text.upper())))
+        if text.lower().startswith("/virtsec"):
+            text = text[len("/virtsec"):]
+        try:
+            command = parse(text)
+        except CommandError as exc:
+            return render(Notice(str(exc), error=True))
+        response = self.study.execute(command, self.caller)
+        self.pending = response if isinstance(response, PracticeQuestion) else None
+        return render(response)
+
+
+def run_console(study: Study, stdin: TextIO, stdout: TextIO, interactive: bool = True) -> int:
+    """Read lines until EOF or 'quit', answering each."""
+    session = ConsoleSession(study)
+    counts = study.kb.counts()
+    stdout.write(f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "
+                 "practice questions. No Slack needed.\n"
+                 "Try /virtsec what is VM escape, /virtsec quiz, /virtsec help; "
+                 "'quit' or Ctrl-D to leave.\n")
     while True:
         if interactive:
-            write(prompt)
+            stdout.write("virtsec> ")
             stdout.flush()
         line = stdin.readline()
         if not line:
-            write("\n" if interactive else "")
+            if interactive:
+                stdout.write("\n")
             return 0
-        text = line.strip()
-        if text.lower() in ("quit", "exit", ":q"):
+        if line.strip().lower() in ("quit", "exit", ":q"):
             return 0
-        if not text:
+        if not line.strip():
             continue
-        write(render_lookup(index.lookup(text), kb) + "\n\n")
+        stdout.write(session.handle(line) + "\n\n")

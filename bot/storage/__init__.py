@@ -1,0 +1,1 @@
+"""Storage: database engine, tables and repositories (SQLAlchemy 2)."""

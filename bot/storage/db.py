@@ -1,0 +1,41 @@
+"""The database engine: SQLite by default (WAL), PostgreSQL for teams."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import redact_url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for a database URL; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: sqlite3.Connection, _record: Any) -> None:
+            cur = conn.cursor()
+            if url not in ("sqlite://", "sqlite:///:memory:"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def ping(engine: Engine) -> tuple[bool, str]:
+    """Check the database answers; (ok, a short description without secrets)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        return False, f"{redact_url(str(engine.url))}: {type(cause).__name__}"
+    return True, engine.dialect.name

@@ -1,0 +1,96 @@
+"""Build the Bolt app: one place wires Slack to the core."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+from bot.services import Notice, Study
+from handlers import app_home, concept_buttons, practice_buttons, virtsec_command
+from handlers.blocks import render_notice
+from handlers.slack_context import ephemeral
+
+logger = logging.getLogger(__name__)
+SORRY = "Sorry, something went wrong on my side. It has been logged; please try again."
+
+
+def build_client(settings: Settings) -> WebClient:
+    """A Web API client that retries rate limits (Retry-After), 5xx and dropped connections."""
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
+                        RateLimitErrorRetryHandler(max_retry_count=2),
+                        ServerErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+class SeenEvents:
+    """Event ids already handled by this process (bounded), to drop Slack's redeliveries."""
+
+    def __init__(self, size: int = 10_000):
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        """Record an id; False when it was seen before."""
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+def build_app(settings: Settings, study: Study, client: WebClient | None = None,
+              *, socket_mode: bool = False) -> App:
+    """The Bolt app with every listener registered."""
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or None,
+        client=client or build_client(settings),
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        logger=logging.getLogger("virtsec.slack"),
+    )
+    seen = SeenEvents()
+
+    @app.middleware
+    def drop_event_redeliveries(req: BoltRequest, resp: BoltResponse,
+                                next: Callable[[], BoltResponse]) -> BoltResponse:
+        body: dict[str, Any] = req.body
+        if body.get("type") == "event_callback":
+            event_id = str(body.get("event_id", ""))
+            if event_id and not seen.first_time(event_id):
+                logger.info("dropping redelivered event %s (retry %s)", event_id,
+                            req.headers.get("x-slack-retry-num", ["?"])[0])
+                return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+        logger.exception("error while handling a Slack request", exc_info=error)
+        if respond is not None and body.get("response_url"):
+            respond(**ephemeral(render_notice(Notice(SORRY, error=True)),
+                                replace_original=False))
+
+    virtsec_command.register(app, study, settings)
+    concept_buttons.register(app, study)
+    practice_buttons.register(app, study)
+    app_home.register(app, study)
+    return app

@@ -1,0 +1,23 @@
+"""The App Home tab, published when a user opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services import Study
+from handlers.blocks import render_home
+
+
+def register(app: App, study: Study) -> None:
+    """Add the app_home_opened listener."""
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        client.views_publish(user_id=event["user"],
+                             view={"type": "home", "blocks": render_home(study.kb.counts(),
+                                                                         event["user"])})

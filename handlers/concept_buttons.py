@@ -1,0 +1,57 @@
+"""Buttons on concept cards: open a related concept, share a card in the channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.services import Notice, Study
+from handlers.blocks import OPEN_CONCEPT, SHARE_CONCEPT, render, render_notice, render_shared
+from handlers.slack_context import SLACK_UNREACHABLE, ephemeral, from_ephemeral
+
+logger = logging.getLogger(__name__)
+NOT_IN_CHANNEL = ("I can't post in this conversation. Invite me first (`/invite @virtsec`), "
+                  "then share again.")
+
+
+def register(app: App, study: Study) -> None:
+    """Add the concept-card button listeners."""
+
+    @app.action(OPEN_CONCEPT)
+    def open_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                     respond: Respond) -> None:
+        ack()
+        rendered = render(study.concept(str(action.get("value", ""))))
+        respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
+
+    @app.action(SHARE_CONCEPT)
+    def share_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                      client: WebClient, respond: Respond) -> None:
+        ack()
+        card = study.concept(str(action.get("value", "")))
+        if isinstance(card, Notice):
+            respond(**ephemeral(render_notice(card), replace_original=False))
+            return
+        text, blocks = render_shared(card, body["user"]["id"])
+        channel = body.get("channel", {}).get("id") or body["container"]["channel_id"]
+        try:
+            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            logger.warning("sharing %s in %s failed: %s", card.concept.id, channel,
+                           exc.response.get("error"))
+            reply = NOT_IN_CHANNEL if exc.response.get("error") in (
+                "not_in_channel", "channel_not_found", "is_archived") else SLACK_UNREACHABLE
+            respond(**ephemeral(render_notice(Notice(reply, error=True)),
+                                replace_original=False))
+            return
+        except (SlackClientError, OSError) as exc:
+            logger.warning("sharing %s failed: %s", card.concept.id, exc)
+            respond(**ephemeral(render_notice(Notice(SLACK_UNREACHABLE, error=True)),
+                                replace_original=False))
+            return
+        respond(**ephemeral(render_notice(Notice(f"Shared “{card.concept.title}” in the "
+                                                 "channel.")), replace_original=False))

@@ -1,0 +1,28 @@
+"""Buttons on a private practice question: answer it, get the next one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.services import Study
+from handlers.blocks import PRACTICE_ANSWER, PRACTICE_NEXT, render
+from handlers.slack_context import ephemeral
+
+
+def register(app: App, study: Study) -> None:
+    """Add the practice-question button listeners."""
+
+    @app.action(PRACTICE_ANSWER)
+    def answer(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        question_id, _, chosen = str(action.get("value", "")).rpartition("|")
+        outcome = study.grade_practice(question_id, int(chosen) if chosen.isdigit() else -1)
+        respond(**ephemeral(render(outcome), replace_original=True))
+
+    @app.action(PRACTICE_NEXT)
+    def next_question(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        question = study.practice_question(exclude=str(action.get("value", "")))
+        respond(**ephemeral(render(question), replace_original=True))

@@ -1,0 +1,1 @@
+"""Fakes of outside services (a Slack Web API on loopback) for tests."""

@@ -1,0 +1,449 @@
+"""A fake Slack Web API on loopback that answers like Slack and records what it was sent.
+
+Point the app's client at it with ``WebClient(token="xoxb-...", base_url=slack.base_url)``
+and put ``slack.response_url(name)`` into the slash-command or button payloads a test sends.
+
+    with FakeSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.base_url)
+        client.chat_postMessage(channel="C1", text="hi")
+        assert slack.calls_to("chat.postMessage")[0].args["text"] == "hi"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socketserver
+import threading
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+TEAM_ID = "T0TEST"
+TEAM_NAME = "virtsec-test"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+BOT_NAME = "virtsec"
+
+#: Slack lets an app use one response_url this many times (STYLE.md, "Facts that bite").
+RESPONSE_URL_MAX_USES = 5
+
+# Form-encoded fields that Slack decodes as JSON when they arrive as strings.
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+_FIRST_TS_MICROS = 1_700_000_000_000_100
+_TS_STEP_MICROS = 100
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the fake received it (header names lower-cased)."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int
+    remaining: int
+
+
+@dataclass
+class _UserInfo:
+    is_admin: bool
+    is_owner: bool
+    tz: str
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: JsonDict
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _ok(**fields: Any) -> _Reply:
+    return _Reply(200, {"ok": True, **fields})
+
+
+def _error(error: str, status: int = 200) -> _Reply:
+    return _Reply(status, {"ok": False, "error": error})
+
+
+class FakeSlack:
+    """A fake Slack Web API and response_url endpoint on 127.0.0.1, in a daemon thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.RLock())
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+        self._calls: list[Call] = []
+        self._responses: dict[str, list[JsonDict]] = {}
+        self._response_uses: dict[str, int] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._users: dict[str, _UserInfo] = {}
+        self._messages: dict[tuple[str, str], JsonDict] = {}
+        self._ts_counter = 0
+        self._view_counter = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Bind a fresh loopback port and serve on it; returns self."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlack is already running")
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._port = server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"FakeSlack:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join every thread; the URLs then refuse connections."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()  # also joins the request threads (block_on_close)
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> FakeSlack:
+        """Start the fake for a ``with`` block."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the fake when the ``with`` block ends."""
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL for ``WebClient(base_url=...)``, with its trailing slash."""
+        return f"{self._origin()}/api/"
+
+    def response_url(self, name: str = "default") -> str:
+        """A response_url on this server whose POSTs are kept under ``name``."""
+        return f"{self._origin()}/response/{quote(name, safe='')}"
+
+    def _origin(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeSlack has not been started")
+        return f"http://127.0.0.1:{self._port}"
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def set_user(
+        self, user_id: str, is_admin: bool = False, is_owner: bool = False, tz: str = "UTC"
+    ) -> None:
+        """Make ``users.info`` describe ``user_id`` this way (unknown users: non-admin, UTC)."""
+        zoneinfo.ZoneInfo(tz)  # fail here, not inside the server, on a bad zone name
+        with self._cond:
+            self._users[user_id] = _UserInfo(is_admin=is_admin, is_owner=is_owner, tz=tz)
+
+    def fail_next(
+        self, method: str, status: int = 429, retry_after: int = 1, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP ``status`` instead."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._cond:
+            self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    # -- what was received -----------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot of every Web API call received so far, in order."""
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The calls received for one Web API method, e.g. ``"chat.postMessage"``."""
+        with self._cond:
+            return [c for c in self._calls if c.method == method]
+
+    def responses(self, name: str = "default") -> list[JsonDict]:
+        """The JSON bodies accepted at ``response_url(name)``, in order."""
+        with self._cond:
+            return list(self._responses.get(name, []))
+
+    def clear(self) -> None:
+        """Forget recorded calls, responses, pending failures and posted messages."""
+        with self._cond:
+            self._calls.clear()
+            self._responses.clear()
+            self._response_uses.clear()
+            self._failures.clear()
+            self._messages.clear()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Wait until ``predicate()`` is true, re-checking after each recorded request."""
+        with self._cond:
+            return bool(self._cond.wait_for(predicate, timeout))
+
+    # -- request handling (called from the server's threads) -------------------------------
+
+    def _handle_api(self, method: str, args: JsonDict, headers: dict[str, str]) -> _Reply:
+        with self._cond:
+            self._calls.append(Call(method=method, args=args, headers=headers))
+            self._cond.notify_all()
+            failure = self._take_failure(method)
+            if failure is not None:
+                return failure
+            token = _bearer_token(headers) or str(args.get("token", ""))
+            if not token:
+                return _error("not_authed")
+            if not token.startswith(("xoxb-", "xoxp-")):
+                return _error("invalid_auth")
+            handler = _METHODS.get(method)
+            if handler is None:
+                return _error("unknown_method")
+            return handler(self, args)
+
+    def _handle_response_url(self, name: str, body: JsonDict) -> _Reply:
+        with self._cond:
+            self._response_uses[name] = self._response_uses.get(name, 0) + 1
+            self._cond.notify_all()
+            if self._response_uses[name] > RESPONSE_URL_MAX_USES:
+                return _error("used_url", status=404)
+            self._responses.setdefault(name, []).append(body)
+            return _ok()
+
+    def _take_failure(self, method: str) -> _Reply | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining == 0:
+            queue.pop(0)
+        if failure.status == 429:
+            return _Reply(
+                429,
+                {"ok": False, "error": "ratelimited"},
+                (("Retry-After", str(failure.retry_after)),),
+            )
+        error = "internal_error" if failure.status >= 500 else "request_failed"
+        return _error(error, status=failure.status)
+
+    def _next_ts(self) -> str:
+        micros = _FIRST_TS_MICROS + self._ts_counter * _TS_STEP_MICROS
+        self._ts_counter += 1
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    # -- Web API methods (called with self._cond held) -------------------------------------
+
+    def _auth_test(self, args: JsonDict) -> _Reply:
+        return _ok(
+            url=f"https://{TEAM_NAME}.slack.com/",
+            team=TEAM_NAME,
+            user=BOT_NAME,
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            bot_user_id=BOT_USER_ID,
+            is_enterprise_install=False,
+        )
+
+    def _chat_post_message(self, args: JsonDict) -> _Reply:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return _error("channel_not_found")
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return _error("no_text")
+        ts = self._next_ts()
+        message = _message(args, ts)
+        self._messages[(channel, ts)] = message
+        return _ok(channel=channel, ts=ts, message=message)
+
+    def _chat_post_ephemeral(self, args: JsonDict) -> _Reply:
+        if not args.get("channel"):
+            return _error("channel_not_found")
+        if not args.get("user"):
+            return _error("user_not_found")
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return _error("no_text")
+        # Not kept: an ephemeral message cannot be chat.update'd.
+        return _ok(message_ts=self._next_ts())
+
+    def _chat_update(self, args: JsonDict) -> _Reply:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        old = self._messages.get((channel, ts))
+        if old is None:
+            return _error("message_not_found")
+        message = {**old, **_message(args, ts), "edited": {"user": BOT_USER_ID, "ts": ts}}
+        self._messages[(channel, ts)] = message
+        return _ok(channel=channel, ts=ts, text=message.get("text", ""), message=message)
+
+    def _users_info(self, args: JsonDict) -> _Reply:
+        user_id = str(args.get("user") or "")
+        if not user_id:
+            return _error("user_not_found")
+        info = self._users.get(user_id, _UserInfo(is_admin=False, is_owner=False, tz="UTC"))
+        offset = datetime.now(zoneinfo.ZoneInfo(info.tz)).utcoffset()
+        return _ok(
+            user={
+                "id": user_id,
+                "team_id": TEAM_ID,
+                "name": user_id.lower(),
+                "real_name": f"User {user_id}",
+                "deleted": False,
+                "is_bot": False,
+                "is_admin": info.is_admin,
+                "is_owner": info.is_owner,
+                "tz": info.tz,
+                "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            }
+        )
+
+    def _views_publish(self, args: JsonDict) -> _Reply:
+        view = args.get("view")
+        if not args.get("user_id") or not isinstance(view, dict):
+            return _error("invalid_arguments")
+        self._view_counter += 1
+        return _ok(view={"id": f"V{self._view_counter:08d}", "team_id": TEAM_ID, **view})
+
+
+_METHODS: dict[str, Callable[[FakeSlack, JsonDict], _Reply]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._chat_post_message,
+    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+    "chat.update": FakeSlack._chat_update,
+    "users.info": FakeSlack._users_info,
+    "views.publish": FakeSlack._views_publish,
+}
+
+
+def _message(args: JsonDict, ts: str) -> JsonDict:
+    message: JsonDict = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "ts": ts,
+        "text": args.get("text", ""),
+    }
+    for key in ("blocks", "attachments", "thread_ts", "metadata"):
+        if key in args:
+            message[key] = args[key]
+    return message
+
+
+def _bearer_token(headers: dict[str, str]) -> str:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _parse_args(query: str, content_type: str, body: bytes) -> JsonDict | None:
+    """Merge query-string, form and JSON arguments; None when the body is not valid JSON."""
+    args: JsonDict = dict(parse_qsl(query, keep_blank_values=True))
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" and body:
+        try:
+            parsed = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        if not isinstance(parsed, dict):
+            return None
+        args.update(parsed)
+    elif media_type == "application/x-www-form-urlencoded" and body:
+        args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    for key in _JSON_FIELDS:
+        value = args.get(key)
+        if isinstance(value, str) and value.lstrip().startswith(("[", "{")):
+            # Undecodable: keep the string so the test can see what was sent.
+            with contextlib.suppress(json.JSONDecodeError):
+                args[key] = json.loads(value)
+    return args
+
+
+class _Server(ThreadingHTTPServer):
+    # Track request threads so server_close() joins them: no thread outlives stop().
+    daemon_threads = False
+    block_on_close = True
+    fake: FakeSlack
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup we do not need.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "127.0.0.1"
+        self.server_port = self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up early is not worth a traceback on stderr.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    timeout = 10  # seconds; a stuck client cannot hang stop() forever
+    server_version = "FakeSlack/1.0"
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: no request log on stderr
+
+    def _dispatch(self) -> None:
+        fake = cast(_Server, self.server).fake
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        content_type = self.headers.get("Content-Type", "")
+        if parts.path.startswith("/api/"):
+            args = _parse_args(parts.query, content_type, body)
+            if args is None:
+                self._send(_error("invalid_json"))
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._send(fake._handle_api(parts.path.removeprefix("/api/"), args, headers))
+        elif parts.path.startswith("/response/") and self.command == "POST":
+            try:
+                payload = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                payload = None
+            if not isinstance(payload, dict):
+                self._send(_error("invalid_payload", status=400))
+                return
+            name = unquote(parts.path.removeprefix("/response/"))
+            self._send(fake._handle_response_url(name, payload))
+        else:
+            self._send(_error("not_found", status=404))
+
+    def _send(self, reply: _Reply) -> None:
+        data = json.dumps(reply.body).encode("utf-8")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
