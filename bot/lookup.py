@@ -28,6 +28,9 @@ from rapidfuzz.distance import OSA
 from bot.knowledge_base import Concept, KnowledgeBase
 
 ANSWER_THRESHOLD = 70.0
+# Below this, a near-tie between two concepts is ambiguous ("security"), not an answer.
+SURE_THRESHOLD = 90.0
+MIN_LEAD = 3.0
 # A lower score still answers when it clearly beats every other concept.
 CLEAR_WINNER_THRESHOLD = 55.0
 CLEAR_WINNER_MARGIN = 10.0
@@ -252,8 +255,9 @@ class ConceptIndex:
     def _result(self, query: str, ranked: list[Match]) -> LookupResult:
         top = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if top >= ANSWER_THRESHOLD or (top >= CLEAR_WINNER_THRESHOLD
-                                       and top - runner_up >= CLEAR_WINNER_MARGIN):
+        lead = top - runner_up
+        if (top >= ANSWER_THRESHOLD and (lead >= MIN_LEAD or top >= SURE_THRESHOLD)) or (
+                top >= CLEAR_WINNER_THRESHOLD and lead >= CLEAR_WINNER_MARGIN):
             rest = tuple(m for m in ranked[1:MAX_SUGGESTIONS + 1] if m.score >= SUGGEST_THRESHOLD)
             return LookupResult(query, ranked[0], rest)
         suggestions = tuple(m for m in ranked[:MAX_SUGGESTIONS] if m.score >= SUGGEST_THRESHOLD)

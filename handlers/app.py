@@ -61,7 +61,7 @@ def build_app(settings: Settings, study: Study, client: WebClient | None = None,
               *, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
     app = App(
-        token=settings.slack_bot_token,
+        token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,
         client=client or build_client(settings),
         request_verification_enabled=not socket_mode,

@@ -96,3 +96,11 @@ def test_an_exact_title_scores_100(index: ConceptIndex) -> None:
         assert result.answer is not None, concept.title
         assert result.answer.concept.id == concept.id, concept.title
         assert result.answer.score == 100.0
+
+
+@pytest.mark.parametrize("query", ["security", "attack", "kernel"])
+def test_a_generic_word_shared_by_many_concepts_is_not_an_answer(index: ConceptIndex,
+                                                                 query: str) -> None:
+    result = index.lookup(query)
+    assert result.answer is None
+    assert len(result.suggestions) >= 2

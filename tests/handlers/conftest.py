@@ -1,0 +1,187 @@
+"""Front-door fixtures: the app's WSGI server on loopback, a fake Slack, signed requests."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.signature import SignatureVerifier
+
+from bot import knowledge_base
+from bot.config import Settings
+from bot.services import Study
+from bot.storage.db import make_engine, ping
+from handlers.app import build_app
+from handlers.wsgi import make_wsgi_app
+from tests.fakes.slack_api import TEAM_ID, FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Reply:
+    """What the app answered over HTTP."""
+
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+
+def validate_blocks(blocks: list[dict[str, Any]]) -> None:
+    """Every block must parse and validate with slack_sdk's models (Slack's limits)."""
+    assert len(blocks) <= 50
+    for raw in blocks:
+        block = Block.parse(raw)
+        assert block is not None, raw
+        block.validate_json()
+
+
+@dataclass
+class SlackClient:
+    """Sends correctly signed Slack requests to the app over real HTTP."""
+
+    url: str
+    slack: FakeSlack
+    secret: str = SIGNING_SECRET
+    acks: list[Reply] = field(default_factory=list)
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None,
+             signature: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+        """POST a raw body to /slack/events, signed unless a signature is given."""
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = signature or SignatureVerifier(self.secret).generate_signature(
+            timestamp=ts, body=body)
+        request = urllib.request.Request(
+            self.url + "/slack/events", data=body.encode(), method="POST",
+            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                     "X-Slack-Signature": sig, **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                reply = Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            reply = Reply(err.code, err.read().decode())
+        self.acks.append(reply)
+        return reply
+
+    def command(self, text: str, *, user: str = "U1", channel: str = "C1",
+                response_url: str | None = None, **kwargs: Any) -> Reply:
+        """A `/virtsec` slash command."""
+        form = {"token": "legacy", "team_id": TEAM_ID, "team_domain": "virtsec-test",
+                "channel_id": channel, "channel_name": "study", "user_id": user,
+                "user_name": user.lower(), "command": "/virtsec", "text": text,
+                "api_app_id": "A0APP", "is_enterprise_install": "false",
+                "response_url": response_url or self.slack.response_url("cmd"),
+                "trigger_id": "1.2.3"}
+        return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded",
+                         **kwargs)
+
+    def click(self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1",
+              ephemeral: bool = True, response_url: str | None = None) -> Reply:
+        """A button click (block_actions)."""
+        payload: dict[str, Any] = {
+            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "virtsec-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0APP", "trigger_id": "1.2.3",
+            "container": {"type": "message", "message_ts": "1700000000.000001",
+                          "channel_id": channel, "is_ephemeral": ephemeral},
+            "channel": {"id": channel, "name": "study"},
+            "response_url": response_url or self.slack.response_url("click"),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
+                         "value": value, "text": {"type": "plain_text", "text": "x"},
+                         "action_ts": "1700000001.000001"}],
+        }
+        if not ephemeral:
+            payload["message"] = {"ts": "1700000000.000001", "text": "x", "blocks": []}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def event(self, event: dict[str, Any], event_id: str,
+              retry: int | None = None) -> Reply:
+        """An Events API callback, optionally marked as Slack's redelivery."""
+        body = json.dumps({"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0APP",
+                           "type": "event_callback", "event_id": event_id,
+                           "event_time": int(time.time()), "event": event})
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \
+            if retry else None
+        return self.post(body, "application/json", headers=headers)
+
+    def get(self, path: str) -> Reply:
+        """A plain GET (health checks)."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+
+@pytest.fixture(scope="session")
+def study() -> Study:
+    """The core over the bundled knowledge base."""
+    return Study(lambda: knowledge_base.load([knowledge_base.bundled_knowledge_dir()]))
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on loopback."""
+    with FakeSlack() as slack:
+        yield slack
+
+
+def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings pointing the app at the fake Slack and a SQLite file."""
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token", "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.base_url, "database_url": f"sqlite:///{tmp_path}/virtsec.db"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
+    """Start the app's WSGI server on a free loopback port; returns a factory of clients."""
+    servers: list[_ThreadingWSGIServer] = []
+    threads: list[threading.Thread] = []
+
+    def start(**overrides: Any) -> SlackClient:
+        settings = settings_for(fake_slack, tmp_path, **overrides)
+        engine = make_engine(settings.database_url)
+        app = make_wsgi_app(build_app(settings, study), lambda: ping(engine))
+        server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
+                             handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  daemon=True)
+        thread.start()
+        servers.append(server)
+        threads.append(thread)
+        return SlackClient(f"http://127.0.0.1:{server.server_port}", fake_slack)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    for thread in threads:
+        thread.join(timeout=5)
