@@ -114,3 +114,49 @@ def test_console_answers_line_by_line_until_quit() -> None:
     assert "Hypervisor\n==========" in proc.stdout
     assert "No good match for \"weather tomorrow\"" in proc.stdout
     assert "VM escape\n" not in proc.stdout  # after quit nothing more is answered
+
+
+def test_console_runs_slash_commands_and_a_practice_question() -> None:
+    script = "\n".join([
+        "/virtsec what is VM escape",
+        "/virtsec quiz",
+        "B",
+        "/virtsec leaderboard",
+        "/virtsec topics containers",
+        "/virtsec daily on 25:00",
+        "/virtsec help",
+        "quit",
+    ]) + "\n"
+    proc = run("console", stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "VM escape\n=========" in out
+    assert "Practice question (" in out and "Answer with a letter" in out
+    assert ("Correct: B." in out) or ("Not quite. You chose B;" in out)
+    assert "no data to show" in out
+    assert "containers (" in out
+    assert "Error: “25:00” is not a time" in out
+    assert "/virtsec leaderboard [week|month|all]" in out
+
+
+def test_a_letter_without_a_pending_question_is_a_lookup() -> None:
+    proc = run("console", stdin="B\nquit\n")
+    assert "No good match for \"B\"" in proc.stdout
+
+
+def test_serve_without_tokens_names_what_is_missing(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
+    proc = run("serve", cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in proc.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in proc.stderr
+    proc = run("serve", "--socket", cwd=tmp_path, env={**env, "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert proc.returncode == 2
+    assert "SLACK_APP_TOKEN is not set" in proc.stderr
+    assert "xoxb-1" not in proc.stderr + proc.stdout
+
+
+def test_bad_configuration_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    proc = run("console", cwd=tmp_path, env={"PORT": "http"}, stdin="quit\n")
+    assert proc.returncode == 2
+    assert "PORT must be a number" in proc.stderr
