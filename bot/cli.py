@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import knowledge_base
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import render_answer, run_console
 from bot.knowledge_base import KnowledgeBase, KnowledgeError
 from bot.lookup import LookupResult, Match
 from bot.services import Study
+from bot.storage.db import make_engine
+from bot.storage.migrate import upgrade
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                            "Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations (DATABASE_URL)")
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     lint = kb_sub.add_parser("lint", help="validate knowledge files (default: the bundled ones)")
@@ -126,6 +131,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     except ConfigError as exc:
         err.write(f"{exc}\n")
         return 2
+    if args.command == "db":
+        return _db_upgrade(settings, out)
     paths = getattr(args, "paths", None) or [Path(p) for p in settings.knowledge] or None
     kb = _load(paths, err)
     if kb is None:
@@ -135,10 +142,24 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     study = Study(lambda: knowledge_base.load(paths))
     if args.command == "ask":
         return _ask(args, study, out, stdin)
+    if settings.database_url.startswith("sqlite"):
+        _db_upgrade(settings, None)  # the default SQLite file migrates itself
     if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
         return _serve(settings, study, socket=getattr(args, "socket", False),
                       host=getattr(args, "host", "0.0.0.0"), err=err)
     return run_console(study, stdin, out, interactive=stdin.isatty())
+
+
+def _db_upgrade(settings: Settings, out: TextIO | None) -> int:
+    """Apply migrations to DATABASE_URL."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    if out is not None:
+        out.write(f"Database is up to date: {redact_url(settings.database_url)}\n")
+    return 0
 
 
 def _serve(settings: Settings, study: Study, *, socket: bool, host: str, err: TextIO) -> int:

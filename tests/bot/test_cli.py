@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 VIRTSEC = Path(sys.executable).parent / "virtsec"
+DB_DIR = Path(tempfile.mkdtemp(prefix="virtsec-cli-"))
 
 
 def run(*args: str, stdin: str = "", cwd: Path | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "VIRTSEC_KNOWLEDGE"}
+    full_env["DATABASE_URL"] = f"sqlite:///{DB_DIR}/virtsec.db"
     full_env.update(env or {})
     return subprocess.run([str(VIRTSEC), *args], input=stdin, capture_output=True, text=True,
                           cwd=cwd or ROOT, env=full_env, timeout=60, check=False)

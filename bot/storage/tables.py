@@ -1,0 +1,111 @@
+"""Tables (SQLAlchemy 2 typed models). Every row is keyed by Slack team id."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(64)
+
+
+class Base(DeclarativeBase):
+    """Base of all tables."""
+
+
+class Subscription(Base):
+    """A channel's daily practice question schedule."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    post_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local to timezone
+    timezone: Mapped[str] = mapped_column(String(64))
+    days: Mapped[str] = mapped_column(String(16))  # weekdays | everyday
+    close_time: Mapped[str | None] = mapped_column(String(5), default=None)  # HH:MM or none
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DailyPost(Base):
+    """One day's question in one channel; the row is claimed before the post is sent."""
+
+    __tablename__ = "daily_posts"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "local_date"),
+        Index("ix_daily_posts_open", "team_id", "channel_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    local_date: Mapped[date] = mapped_column(Date)
+    question_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # claimed | posted | closed
+    claim_token: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    previous_post_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    answer_count: Mapped[int] = mapped_column(Integer, default=0)
+    shown_count: Mapped[int] = mapped_column(Integer, default=0)  # count on the message
+
+
+class Answer(Base):
+    """A person's answer: to a daily post (scored, once) or to practice (never scored)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("post_id", "user_id"),  # one scored answer per person per post
+        Index("ix_answers_user", "team_id", "user_id", "answered_at"),
+        Index("ix_answers_board", "team_id", "channel_id", "kind", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(16))  # daily | practice
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("daily_posts.id"), default=None)
+    question_id: Mapped[str] = mapped_column(String(128))
+    choice: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    local_date: Mapped[date] = mapped_column(Date)  # the channel's date of the question
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Score(Base):
+    """Running totals per person per channel, kept in step with answers (fast boards)."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "user_id"),
+        Index("ix_scores_rank", "team_id", "channel_id", "points"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    current_streak: Mapped[int] = mapped_column(Integer, default=0)
+    best_streak: Mapped[int] = mapped_column(Integer, default=0)
+    streak_post_id: Mapped[int | None] = mapped_column(Integer, default=None)  # last in streak
