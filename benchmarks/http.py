@@ -25,6 +25,7 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
+import queue as queue_module  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
@@ -173,11 +174,16 @@ def run(label: str, cmd: list[str], env: dict[str, str], port: int, probe: str,
                                                  args=(port, seconds, concurrency, queue))
         loader.start()
         peak = (0.0, 0.0)
-        while loader.is_alive():
+        while True:  # read the result before joining: a child with queued data cannot exit
             rss, pss = memory_mb(proc.pid)
             peak = (max(peak[0], rss), max(peak[1], pss))
-            loader.join(timeout=1)
-        latencies, errors, elapsed = queue.get()
+            try:
+                latencies, errors, elapsed = queue.get(timeout=1)
+                break
+            except queue_module.Empty:
+                if not loader.is_alive() and queue.empty():
+                    raise SystemExit("the load process died") from None
+        loader.join()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

@@ -19,12 +19,13 @@ USAGE = """\
 /virtsec leaderboard [week|month|all]
 /virtsec stats               your answers, accuracy and streaks
 Admins:
-/virtsec daily on HH:MM [Area/City] [weekdays|everyday]
+/virtsec daily on HH:MM [Area/City] [weekdays|everyday] [until HH:MM]
 /virtsec daily off | daily   stop, or show the daily question's schedule
 /virtsec post                post a question in this channel now
 /virtsec reload              reload the knowledge base"""
 
-DAILY_USAGE = "Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday], daily off, or daily"
+DAILY_USAGE = ("Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday] "
+               "[until HH:MM], daily off, or daily")
 
 
 class CommandError(ValueError):
@@ -92,8 +93,9 @@ class DailyOn(Command):
 
     admin = True
     at: time
-    timezone: str
+    timezone: str | None  # None: the caller's own time zone
     days: str = "weekdays"
+    close_at: time | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ _SIMPLE: dict[str, type[Command]] = {
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def parse(text: str, default_timezone: str = "UTC") -> Command:
+def parse(text: str, default_timezone: str | None = None) -> Command:
     """Parse the text after `/virtsec`; anything that is not a command word is a lookup."""
     words = text.split()
     if not words:
@@ -153,27 +155,41 @@ def parse(text: str, default_timezone: str = "UTC") -> Command:
     return Lookup(" ".join(words))
 
 
-def _daily(args: list[str], default_timezone: str) -> Command:
+def _time(text: str) -> time:
+    match = _TIME_RE.match(text)
+    if not match:
+        raise CommandError(f"“{text}” is not a time; use 24-hour HH:MM, e.g. 09:00. "
+                           + DAILY_USAGE)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _daily(args: list[str], default_timezone: str | None) -> Command:
     if not args:
         return DailyStatus()
     sub = args[0].lower()
     if sub == "off" and len(args) == 1:
         return DailyOff()
-    if sub != "on" or len(args) < 2 or len(args) > 4:
+    if sub != "on" or len(args) < 2 or len(args) > 6:
         raise CommandError(DAILY_USAGE)
-    match = _TIME_RE.match(args[1])
-    if not match:
-        raise CommandError(f"“{args[1]}” is not a time; use 24-hour HH:MM, e.g. 09:00. "
-                           + DAILY_USAGE)
-    at = time(int(match.group(1)), int(match.group(2)))
+    at = _time(args[1])
     zone = default_timezone
     days = "weekdays"
-    for extra in args[2:]:
-        if extra.lower() in DAY_SETS:
-            days = extra.lower()
+    close_at = None
+    rest = args[2:]
+    while rest:
+        word = rest.pop(0)
+        if word.lower() in DAY_SETS:
+            days = word.lower()
+        elif word.lower() == "until":
+            if not rest:
+                raise CommandError(DAILY_USAGE)
+            close_at = _time(rest.pop(0))
+            if close_at <= at:
+                raise CommandError(f"The close time {close_at:%H:%M} must be after the "
+                                   f"posting time {at:%H:%M}.")
         else:
-            zone = resolve_timezone(extra)
-    return DailyOn(at, zone, days)
+            zone = resolve_timezone(word)
+    return DailyOn(at, zone, days, close_at)
 
 
 def resolve_timezone(name: str) -> str:

@@ -40,6 +40,7 @@ class Caller:
     user_id: str
     channel_id: str = ""
     is_admin: bool = False
+    timezone: str | None = None  # the person's own zone (default for `daily on`)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,21 @@
-"""Shared fixtures: the real bundled knowledge base, loaded once."""
+"""Shared fixtures: the real bundled knowledge base (loaded once) and test databases."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import knowledge_base
 from bot.knowledge_base import KnowledgeBase
 from bot.lookup import ConceptIndex, build_index
+from bot.storage.db import make_engine, session_factory
+from bot.storage.migrate import upgrade
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +28,42 @@ def kb() -> KnowledgeBase:
 def index(kb: KnowledgeBase) -> ConceptIndex:
     """The lookup index over the bundled knowledge base."""
     return build_index(kb)
+
+
+# --------------------------------------------------------------------------
+# Databases: every test that takes `engine` runs on SQLite, and on PostgreSQL
+# when VIRTSEC_TEST_POSTGRES_URL is set (.ci/run sets it); otherwise the
+# PostgreSQL run is skipped with a visible reason.
+
+POSTGRES_URL = os.environ.get("VIRTSEC_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/test.db")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: set VIRTSEC_TEST_POSTGRES_URL (e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test) to run this on it")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the test database."""
+    return session_factory(engine)

@@ -43,17 +43,22 @@ class Subscription(Base):
 
 
 class DailyPost(Base):
-    """One day's question in one channel; the row is claimed before the post is sent."""
+    """A question posted in a channel; the row is claimed before the post is sent.
+
+    `slot` is the local date (YYYY-MM-DD) for the scheduled question, so two
+    schedulers can never post the same day twice, or `manual:<id>` for `/virtsec post`.
+    """
 
     __tablename__ = "daily_posts"
     __table_args__ = (
-        UniqueConstraint("team_id", "channel_id", "local_date"),
+        UniqueConstraint("team_id", "channel_id", "slot"),
         Index("ix_daily_posts_open", "team_id", "channel_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(ID)
     channel_id: Mapped[str] = mapped_column(ID)
+    slot: Mapped[str] = mapped_column(String(64))
     local_date: Mapped[date] = mapped_column(Date)
     question_id: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))  # claimed | posted | closed
@@ -74,7 +79,9 @@ class Answer(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "user_id"),  # one scored answer per person per post
         Index("ix_answers_user", "team_id", "user_id", "answered_at"),
-        Index("ix_answers_board", "team_id", "channel_id", "kind", "local_date"),
+        # covering index for week/month boards: no table lookups
+        Index("ix_answers_board", "team_id", "channel_id", "kind", "local_date", "correct",
+              "user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

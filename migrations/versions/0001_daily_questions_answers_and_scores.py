@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:49:43.639998
+Create Date: 2026-11-27 13:51:46.175119
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.String(length=64), nullable=False),
         sa.Column("channel_id", sa.String(length=64), nullable=False),
+        sa.Column("slot", sa.String(length=64), nullable=False),
         sa.Column("local_date", sa.Date(), nullable=False),
         sa.Column("question_id", sa.String(length=128), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -35,7 +36,7 @@ def upgrade() -> None:
         sa.Column("answer_count", sa.Integer(), nullable=False),
         sa.Column("shown_count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("team_id", "channel_id", "local_date"),
+        sa.UniqueConstraint("team_id", "channel_id", "slot"),
     )
     with op.batch_alter_table("daily_posts", schema=None) as batch_op:
         batch_op.create_index(
@@ -98,7 +99,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_answers_board", ["team_id", "channel_id", "kind", "local_date"], unique=False
+            "ix_answers_board",
+            ["team_id", "channel_id", "kind", "local_date", "correct", "user_id"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_answers_user", ["team_id", "user_id", "answered_at"], unique=False

@@ -43,7 +43,8 @@ from bot.commands import (
     ("leaderboard MONTH", Leaderboard("month")),
     ("daily", DailyStatus()),
     ("daily off", DailyOff()),
-    ("daily on 09:00", DailyOn(time(9, 0), "UTC", "weekdays")),
+    ("daily on 09:00", DailyOn(time(9, 0), None, "weekdays")),
+    ("daily on 09:00 UTC until 17:30", DailyOn(time(9, 0), "UTC", "weekdays", time(17, 30))),
     ("daily on 9:30 europe/berlin", DailyOn(time(9, 30), "Europe/Berlin", "weekdays")),
     ("daily on 23:59 UTC everyday", DailyOn(time(23, 59), "UTC", "everyday")),
     ("daily on 07:05 everyday America/New_York",
@@ -72,6 +73,8 @@ def test_anything_else_is_a_lookup(text: str, query: str) -> None:
     ("daily on 9am", ["not a time"]),
     ("daily on 09:00 Mars/Olympus", ["Unknown time zone", "Europe/Berlin"]),
     ("daily maybe", ["Usage"]),
+    ("daily on 09:00 until 08:00", ["must be after"]),
+    ("daily on 09:00 until", ["Usage"]),
 ])
 def test_bad_arguments_say_how_to_fix_them(text: str, words: list[str]) -> None:
     with pytest.raises(CommandError) as info:

@@ -1,0 +1,69 @@
+"""Everything `/virtsec` does, for any channel: knowledge (Study) plus daily questions."""
+
+from __future__ import annotations
+
+from bot.commands import (
+    Command,
+    DailyOff,
+    DailyOn,
+    DailyStatus,
+    Leaderboard,
+    PostNow,
+    Stats,
+)
+from bot.daily_service import AnswerOutcome, DailyService, LeaderboardResult, StatsResult
+from bot.knowledge_base import KnowledgeBase
+from bot.services import (
+    ADMIN_ONLY,
+    Caller,
+    ConceptCard,
+    Notice,
+    PracticeOutcome,
+    PracticeQuestion,
+    Response,
+    Study,
+)
+
+DAILY_COMMANDS = (DailyOn, DailyOff, DailyStatus, PostNow, Leaderboard, Stats)
+Reply = Response | LeaderboardResult | StatsResult | PracticeOutcome | AnswerOutcome
+
+
+class Assistant:
+    """The use cases behind `/virtsec`, shared by Slack and the console."""
+
+    def __init__(self, study: Study, daily: DailyService):
+        self.study = study
+        self.daily = daily
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The current knowledge base."""
+        return self.study.kb
+
+    def execute(self, command: Command, caller: Caller) -> Reply:
+        """Run a parsed command for a caller."""
+        if command.admin and not caller.is_admin:
+            return Notice(ADMIN_ONLY, error=True)
+        if isinstance(command, DAILY_COMMANDS):
+            return self.daily.execute(command, caller)
+        return self.study.execute(command, caller)
+
+    def concept(self, concept_id: str) -> ConceptCard | Notice:
+        """A concept by id."""
+        return self.study.concept(concept_id)
+
+    def practice_question(self, exclude: str | None = None) -> PracticeQuestion | Notice:
+        """A practice question."""
+        return self.study.practice_question(exclude)
+
+    def answer_practice(self, caller: Caller, question_id: str,
+                        chosen: int) -> PracticeOutcome | Notice:
+        """Grade a practice answer and keep it for stats (never scored)."""
+        outcome = self.study.grade_practice(question_id, chosen)
+        if isinstance(outcome, PracticeOutcome):
+            self.daily.record_practice(caller, outcome)
+        return outcome
+
+    def answer_daily(self, team_id: str, user_id: str, value: str) -> AnswerOutcome:
+        """A click on a daily question's answer button."""
+        return self.daily.answer(team_id, user_id, value)

@@ -1,0 +1,38 @@
+"""A Channel that records what the core asked it to show (for core tests)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from bot.daily_service import PostView, Reveal
+
+
+@dataclass
+class RecordingChannel:
+    """Records posts, updates and reveals; can be told to fail the next post."""
+
+    posts: list[PostView] = field(default_factory=list)
+    updates: list[tuple[PostView, Reveal | None]] = field(default_factory=list)
+    reveals: list[Reveal] = field(default_factory=list)
+    fail_posts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def post_question(self, view: PostView) -> str:
+        """Record a post; returns a fake ts."""
+        with self._lock:
+            if self.fail_posts:
+                self.fail_posts -= 1
+                raise ConnectionError("channel unavailable")
+            self.posts.append(view)
+            return f"1700000000.{len(self.posts):06d}"
+
+    def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
+        """Record an update."""
+        with self._lock:
+            self.updates.append((view, reveal))
+
+    def post_reveal(self, reveal: Reveal) -> None:
+        """Record a reveal."""
+        with self._lock:
+            self.reveals.append(reveal)
