@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import knowledge_base
+from bot.assistant import Assistant
 from bot.config import ConfigError, Settings, load_settings, redact_url
-from bot.console import render_answer, run_console
+from bot.console import ConsoleChannel, render_answer, run_console
+from bot.daily_service import DailyService
 from bot.knowledge_base import KnowledgeBase, KnowledgeError
 from bot.lookup import LookupResult, Match
 from bot.services import Study
-from bot.storage.db import make_engine
+from bot.storage.db import make_engine, session_factory
 from bot.storage.migrate import upgrade
 
 
@@ -30,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
     ask.add_argument("query", nargs="+", help="the question; '-' reads one query per line")
     sub.add_parser("console", help="chat with the bot in the terminal, no Slack needed")
+    sub.add_parser("tick", help="post/close whatever daily questions are due now, once")
+    sub.add_parser("scheduler", help="run `tick` every minute (a long-running process)")
     serve = sub.add_parser("serve", help="run the Slack app (HTTP mode; --socket for "
                            "Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode")
@@ -144,10 +148,38 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         return _ask(args, study, out, stdin)
     if settings.database_url.startswith("sqlite"):
         _db_upgrade(settings, None)  # the default SQLite file migrates itself
+    if args.command in ("tick", "scheduler"):
+        return _schedule(settings, study, once=args.command == "tick", out=out, err=err)
     if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
         return _serve(settings, study, socket=getattr(args, "socket", False),
                       host=getattr(args, "host", "0.0.0.0"), err=err)
-    return run_console(study, stdin, out, interactive=stdin.isatty())
+    engine = make_engine(settings.database_url)
+    daily = DailyService(session_factory(engine), study, ConsoleChannel(out))
+    try:
+        return run_console(Assistant(study, daily), stdin, out, interactive=stdin.isatty())
+    finally:
+        daily.refresher.wait_idle()
+        engine.dispose()
+
+
+def _schedule(settings: Settings, study: Study, *, once: bool, out: TextIO,
+              err: TextIO) -> int:
+    """`virtsec tick` / `virtsec scheduler`: daily questions posted through Slack."""
+    from handlers import server  # the composition root may reach the Slack edge, lazily
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    try:
+        if once:
+            report = server.tick_once(settings, study)
+            out.write(f"posted {len(report.posted)}, closed {len(report.closed)}, "
+                      f"failed {len(report.failed)}\n")
+            return 1 if report.failed else 0
+        server.run_scheduler(settings, study)
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return 2
+    return 0
 
 
 def _db_upgrade(settings: Settings, out: TextIO | None) -> int:

@@ -67,7 +67,7 @@ class Settings:
     def require(self, mode: str) -> None:
         """Raise ConfigError naming every variable the mode needs and lacks."""
         problems = []
-        if mode in ("http", "socket"):
+        if mode in ("http", "socket", "tick"):
             if not self.slack_bot_token:
                 problems.append("SLACK_BOT_TOKEN is not set (the xoxb- token from "
                                 "OAuth & Permissions)")

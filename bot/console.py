@@ -12,8 +12,10 @@ import textwrap
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.assistant import Assistant
 from bot.commands import CommandError, parse
-from bot.knowledge_base import Concept
+from bot.daily_service import AnswerOutcome, LeaderboardResult, PostView, Reveal, StatsResult
+from bot.knowledge_base import Concept, Question
 from bot.lookup import Match
 from bot.services import (
     Answer,
@@ -23,9 +25,7 @@ from bot.services import (
     Notice,
     PracticeOutcome,
     PracticeQuestion,
-    Response,
     ScenarioResult,
-    Study,
     TipResult,
     TopicList,
 )
@@ -107,8 +107,80 @@ def render_outcome(result: PracticeOutcome) -> str:
     return "\n".join(lines)
 
 
-def render(response: Response | PracticeOutcome) -> str:
+def _choices(q: Question) -> list[str]:
+    return [f"  {LETTERS[i]}. {choice}" for i, choice in enumerate(q.choices)]
+
+
+def render_daily(view: PostView) -> str:
+    """A daily question as posted in the console channel."""
+    q = view.question
+    return "\n".join([f"*** Daily practice question ({q.difficulty}) ***", _wrap(q.prompt), "",
+                      *_choices(q), "", "Answer with a letter; your first answer counts."])
+
+
+def render_reveal(reveal: Reveal) -> str:
+    """The answer at close, with how people did."""
+    q = reveal.post.question
+    lines = [f"*** Closed: the answer is {LETTERS[q.answer_index]}. {q.answer} ***",
+             _wrap(q.explanation), ""]
+    for i, choice in enumerate(q.choices):
+        n = reveal.counts.get(i, 0)
+        share = n / reveal.total if reveal.total else 0.0
+        lines.append(f"  {LETTERS[i]}. {share:4.0%} ({n})  {choice}")
+    lines.append(f"Right: {', '.join(reveal.correct_users) or 'nobody'}")
+    return "\n".join(lines)
+
+
+def render_daily_outcome(outcome: AnswerOutcome) -> str:
+    """The private reply to a daily answer."""
+    q = outcome.question
+    if outcome.status == "invalid" or q is None:
+        return "That question is no longer available."
+    right = f"{LETTERS[q.answer_index]}. {q.answer}"
+    if outcome.status == "already":
+        return (f"You already answered {LETTERS[outcome.chosen]}. Your first answer is the one "
+                "that counts.")
+    if outcome.status == "closed":
+        return f"This question is closed. The answer was {right}."
+    head = (f"Correct: {right} (one point)." if outcome.correct else
+            f"Not this time. You chose {LETTERS[outcome.chosen]}; the answer is {right}.")
+    return head + "\n\n" + _wrap(q.explanation)
+
+
+def render_leaderboard(result: LeaderboardResult) -> str:
+    """Top 10 and your rank."""
+    names = {"week": "this week", "month": "this month", "all": "all time"}
+    title = f"Leaderboard, {names[result.period]}" + (
+        f" (since {result.start})" if result.start else "")
+    if not result.rows:
+        return title + ": no points yet."
+    lines = [title] + [f"  {r.rank:>3}. {r.user_id:<20} {r.points}" for r in result.rows]
+    if result.caller and all(r.user_id != result.caller_id for r in result.rows):
+        lines.append(f"  You: #{result.caller.rank} with {result.caller.points}")
+    return "\n".join(lines)
+
+
+def render_stats(result: StatsResult) -> str:
+    """Your record."""
+    lines = [f"Daily: {result.answered} answered, {result.correct} right "
+             f"({result.accuracy:.0%}), {result.points} points",
+             f"Streak: {result.current_streak} now, best {result.best_streak}",
+             f"Practice: {result.practice_answered} answered, {result.practice_correct} right "
+             "(never on the leaderboard)"]
+    if result.weakest:
+        lines.append("Weakest: " + ", ".join(f"{c.title} ({right}/{n})"
+                                             for c, right, n in result.weakest))
+    return "\n".join(lines)
+
+
+def render(response: object) -> str:
     """Render any core result as text."""
+    if isinstance(response, LeaderboardResult):
+        return render_leaderboard(response)
+    if isinstance(response, StatsResult):
+        return render_stats(response)
+    if isinstance(response, AnswerOutcome):
+        return render_daily_outcome(response)
     if isinstance(response, Answer):
         return render_answer(response)
     if isinstance(response, ConceptCard):
@@ -129,45 +201,77 @@ def render(response: Response | PracticeOutcome) -> str:
         return render_question(response)
     if isinstance(response, PracticeOutcome):
         return render_outcome(response)
-    return ("Error: " if response.error else "") + response.text
+    if isinstance(response, Notice):
+        return ("Error: " if response.error else "") + response.text
+    raise TypeError(f"no renderer for {type(response).__name__}")
+
+
+CONSOLE_TEAM = CONSOLE_CHANNEL = "console"
+
+
+class ConsoleChannel:
+    """The console's side of the Channel protocol: daily questions printed in the terminal."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def post_question(self, view: PostView) -> str:
+        """Print the question."""
+        self.out.write(render_daily(view) + "\n\n")
+        return f"console-{view.post_id}"
+
+    def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
+        """Nothing to redraw in a terminal (the reveal follows)."""
+
+    def post_reveal(self, reveal: Reveal) -> None:
+        """Print the answer."""
+        self.out.write(render_reveal(reveal) + "\n\n")
 
 
 class ConsoleSession:
     """One person's terminal conversation with the bot."""
 
-    def __init__(self, study: Study, user: str | None = None):
-        self.study = study
+    def __init__(self, assistant: Assistant, user: str | None = None, zone: str = "UTC"):
+        self.assistant = assistant
         user = user or getpass.getuser()
-        self.caller = Caller("console", user, "console", is_admin=True)
+        self.caller = Caller(CONSOLE_TEAM, user, CONSOLE_CHANNEL, is_admin=True, timezone=zone)
         self.pending: PracticeQuestion | None = None
 
     def handle(self, line: str) -> str:
-        """The reply to one line of input."""
+        """The reply to one line of input (after doing what the schedule says is due)."""
+        self.assistant.daily.tick()
         text = line.strip()
+        letter = text.upper() if len(text) == 1 and text.upper() in LETTERS else None
         pending = self.pending
-        if pending and len(text) == 1 and text.upper() in LETTERS[: len(pending.question.choices)]:
+        if letter and pending and LETTERS.index(letter) < len(pending.question.choices):
             self.pending = None
-            return render(self.study.grade_practice(pending.question.id,
-                                                    LETTERS.index(text.upper())))
+            return render(self.assistant.answer_practice(self.caller, pending.question.id,
+                                                         LETTERS.index(letter)))
+        open_post = self.assistant.daily.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
+        if letter and open_post is not None:
+            return render(self.assistant.answer_daily(
+                CONSOLE_TEAM, self.caller.user_id, f"{open_post}:{LETTERS.index(letter)}"))
         if text.lower().startswith("/virtsec"):
             text = text[len("/virtsec"):]
         try:
             command = parse(text)
         except CommandError as exc:
             return render(Notice(str(exc), error=True))
-        response = self.study.execute(command, self.caller)
+        response = self.assistant.execute(command, self.caller)
         self.pending = response if isinstance(response, PracticeQuestion) else None
         return render(response)
 
 
-def run_console(study: Study, stdin: TextIO, stdout: TextIO, interactive: bool = True) -> int:
+def run_console(assistant: Assistant, stdin: TextIO, stdout: TextIO,
+                interactive: bool = True) -> int:
     """Read lines until EOF or 'quit', answering each."""
-    session = ConsoleSession(study)
-    counts = study.kb.counts()
+    session = ConsoleSession(assistant)
+    counts = assistant.kb.counts()
     stdout.write(f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "
                  "practice questions. No Slack needed.\n"
-                 "Try /virtsec what is VM escape, /virtsec quiz, /virtsec help; "
-                 "'quit' or Ctrl-D to leave.\n")
+                 "Try /virtsec what is VM escape, /virtsec quiz, /virtsec post (a daily "
+                 "question), /virtsec leaderboard, /virtsec help; 'quit' or Ctrl-D to "
+                 "leave.\n")
     while True:
         if interactive:
             stdout.write("virtsec> ")

@@ -421,6 +421,12 @@ class DailyService:
                 caller.team_id, caller.channel_id, caller.user_id, outcome.question.id,
                 outcome.chosen, outcome.correct, now.date(), now)
 
+    def open_post_id(self, team_id: str, channel_id: str) -> int | None:
+        """The newest open question in a channel."""
+        with self.sessions.begin() as session:
+            posts = Repository(session).open_posts(team_id, channel_id)
+            return posts[-1].id if posts else None
+
     # -- boards
 
     def leaderboard(self, caller: Caller, period: str) -> LeaderboardResult | Notice:

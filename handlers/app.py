@@ -15,11 +15,16 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy import Engine
 
+from bot.assistant import Assistant
 from bot.config import Settings
+from bot.daily_service import DailyService
 from bot.services import Notice, Study
-from handlers import app_home, concept_buttons, practice_buttons, virtsec_command
+from bot.storage.db import make_engine, session_factory
+from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
 from handlers.blocks import render_notice
+from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 
 logger = logging.getLogger(__name__)
@@ -57,13 +62,22 @@ class SeenEvents:
             return True
 
 
+def build_daily(settings: Settings, study: Study, client: WebClient,
+                engine: Engine | None = None) -> DailyService:
+    """The daily-question service posting through Slack."""
+    return DailyService(session_factory(engine or make_engine(settings.database_url)), study,
+                        SlackChannel(client))
+
+
 def build_app(settings: Settings, study: Study, client: WebClient | None = None,
-              *, socket_mode: bool = False) -> App:
+              *, engine: Engine | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
+    client = client or build_client(settings)
+    assistant = Assistant(study, build_daily(settings, study, client, engine))
     app = App(
         token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,
-        client=client or build_client(settings),
+        client=client,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("virtsec.slack"),
@@ -89,8 +103,9 @@ def build_app(settings: Settings, study: Study, client: WebClient | None = None,
             respond(**ephemeral(render_notice(Notice(SORRY, error=True)),
                                 replace_original=False))
 
-    virtsec_command.register(app, study, settings)
-    concept_buttons.register(app, study)
-    practice_buttons.register(app, study)
-    app_home.register(app, study)
+    virtsec_command.register(app, assistant, settings)
+    concept_buttons.register(app, assistant)
+    practice_buttons.register(app, assistant)
+    answer_button.register(app, assistant)
+    app_home.register(app, assistant)
     return app

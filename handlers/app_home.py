@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.services import Study
+from bot.assistant import Assistant
 from handlers.blocks import render_home
 
 
-def register(app: App, study: Study) -> None:
+def register(app: App, assistant: Assistant) -> None:
     """Add the app_home_opened listener."""
 
     @app.event("app_home_opened")
@@ -19,5 +19,5 @@ def register(app: App, study: Study) -> None:
         if event.get("tab", "home") != "home":
             return
         client.views_publish(user_id=event["user"],
-                             view={"type": "home", "blocks": render_home(study.kb.counts(),
+                             view={"type": "home", "blocks": render_home(assistant.kb.counts(),
                                                                          event["user"])})

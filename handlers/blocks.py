@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.daily_service import AnswerOutcome, LeaderboardResult, PostView, Reveal, StatsResult
 from bot.knowledge_base import Concept
 from bot.lookup import Match
 from bot.services import (
@@ -31,7 +32,6 @@ from bot.services import (
     Notice,
     PracticeOutcome,
     PracticeQuestion,
-    Response,
     ScenarioResult,
     TipResult,
     TopicList,
@@ -43,6 +43,8 @@ OPEN_CONCEPT = "concept_open"
 SHARE_CONCEPT = "concept_share"
 PRACTICE_ANSWER = "practice_answer"
 PRACTICE_NEXT = "practice_next"
+DAILY_ANSWER = "daily_answer"
+MAX_MENTIONS = 30
 LETTERS = "ABCDE"
 
 Rendered = tuple[str, list[dict[str, Any]]]
@@ -242,8 +244,146 @@ def render_practice_outcome(result: PracticeOutcome) -> Rendered:
     ])
 
 
-def render(response: Response | PracticeOutcome) -> Rendered:
+def _bar(share: float, width: int = 10) -> str:
+    filled = round(share * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def _distribution(reveal: Reveal) -> str:
+    q = reveal.post.question
+    lines = []
+    for i, choice in enumerate(q.choices):
+        n = reveal.counts.get(i, 0)
+        share = n / reveal.total if reveal.total else 0.0
+        mark = " :white_check_mark:" if i == q.answer_index else ""
+        lines.append(f"`{LETTERS[i]}` {_bar(share)} {share:.0%} ({n}) {escape(choice)}{mark}")
+    return "\n".join(lines)
+
+
+def render_daily_question(view: PostView, reveal: Reveal | None = None) -> Rendered:
+    """The channel post: the question with answer buttons, or its result once closed."""
+    q = view.question
+    lines = "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
+    blocks: list[Block] = [
+        _header("Daily practice question"),
+        _section(f"*{escape(q.prompt)}*\n{lines}"),
+    ]
+    if view.closed:
+        right = f"{LETTERS[q.answer_index]}. {q.answer}"
+        blocks.append(_section(f"*Closed.* The answer: *{escape(right)}*"))
+        if reveal is not None:
+            blocks.append(_section(_distribution(reveal)))
+            blocks.append(_context(f"{reveal.total} answered · {len(reveal.correct_users)} "
+                                   "right · explanation in the thread"))
+        return _finish(f"Daily question (closed): {q.prompt} Answer: {right}", blocks)
+    blocks.append(ActionsBlock(elements=[
+        _button(f"{LETTERS[i]}. {c}", DAILY_ANSWER, f"{view.post_id}:{i}")
+        for i, c in enumerate(q.choices)]))
+    answered = "1 answer" if view.answer_count == 1 else f"{view.answer_count} answers"
+    blocks.append(_context(f"{answered} so far · your first click counts · only you see "
+                           f"your result · {q.difficulty}"))
+    return _finish(f"Daily practice question: {q.prompt}", blocks)
+
+
+def render_reveal(reveal: Reveal) -> Rendered:
+    """The thread reply at close: answer, explanation, shares, who got it right."""
+    q = reveal.post.question
+    right = f"{LETTERS[q.answer_index]}. {q.answer}"
+    users = [f"<@{escape(u)}>" for u in reveal.correct_users[:MAX_MENTIONS]]
+    more = len(reveal.correct_users) - len(users)
+    who = (", ".join(users) + (f" and {more} more" if more > 0 else "")) if users else \
+        "nobody this time"
+    blocks: list[Block] = [
+        _section(f":white_check_mark: *The answer: {escape(right)}*"),
+        _section(escape(q.explanation)),
+        _section(_distribution(reveal)),
+        _section(f"*Got it right ({len(reveal.correct_users)} of {reveal.total}):* {who}"),
+        _sources(q.sources),
+    ]
+    return _finish(f"The answer: {right}. {q.explanation}", blocks)
+
+
+def render_answer_outcome(outcome: AnswerOutcome) -> Rendered:
+    """The private reply to a click on a daily question."""
+    q = outcome.question
+    if outcome.status == "invalid" or q is None:
+        return render_notice(Notice("That question is no longer available. Watch for the "
+                                    "next daily question!", error=True))
+    right = f"{LETTERS[q.answer_index]}. {q.answer}"
+    chosen = f"{LETTERS[outcome.chosen]}" if outcome.chosen >= 0 else ""
+    buttons = _concept_buttons(outcome.concepts, limit=3)
+    if outcome.status == "already":
+        text = f"You already answered {chosen}. Your first answer is the one that counts."
+        return _finish(text, [_section(text)])
+    if outcome.status == "closed":
+        text = f"This question is closed. The answer was {right}."
+        blocks: list[Block] = [_section(escape(text)), _section(escape(q.explanation))]
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
+        return _finish(text, blocks)
+    verdict = (f":white_check_mark: *Correct!* {escape(right)} — one point." if outcome.correct
+               else f":x: *Not this time.* You chose {chosen}; the answer is "
+                    f"*{escape(right)}*.")
+    blocks = [_section(verdict), _section(escape(q.explanation)), _sources(q.sources)]
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    text = ("Correct! " if outcome.correct else f"Not this time: the answer is {right}. ") + \
+        q.explanation
+    return _finish(text, blocks)
+
+
+PERIOD_NAMES = {"week": "this week", "month": "this month", "all": "all time"}
+
+
+def render_leaderboard(result: LeaderboardResult) -> Rendered:
+    """Top 10 (ties share a rank) and the caller's own rank."""
+    title = f"Leaderboard — {PERIOD_NAMES[result.period]}"
+    if result.start:
+        title += f" (since {result.start})"
+    if not result.rows:
+        text = f"{title}: no points yet. Answer the daily question to get on the board!"
+        return _finish(text, [_header(title), _section(escape(text.split(": ", 1)[1]))])
+    medals = {1: ":first_place_medal:", 2: ":second_place_medal:", 3: ":third_place_medal:"}
+    lines = [f"{medals.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points} "
+             f"{'point' if r.points == 1 else 'points'}" for r in result.rows]
+    blocks: list[Block] = [_header(title), _section("\n".join(lines))]
+    in_top = any(r.user_id == result.caller_id for r in result.rows)
+    if result.caller is not None and not in_top:
+        blocks.append(_context(f"You: #{result.caller.rank} with {result.caller.points} "
+                               f"{'point' if result.caller.points == 1 else 'points'}"))
+    elif result.caller is None:
+        blocks.append(_context("You have no points here yet."))
+    return _finish(f"{title}: " + "; ".join(
+        f"{r.rank}. {r.user_id} {r.points}" for r in result.rows), blocks)
+
+
+def render_stats(result: StatsResult) -> Rendered:
+    """A person's record."""
+    daily_line = (f"*Daily questions here:* {result.answered} answered, {result.correct} right "
+                  f"({result.accuracy:.0%}), {result.points} points")
+    streaks = (f"*Streak:* {result.current_streak} now, best {result.best_streak} "
+               "(daily questions in a row answered correctly)")
+    practice = (f"*Practice:* {result.practice_answered} answered, {result.practice_correct} "
+                "right (practice never counts on the leaderboard)")
+    blocks: list[Block] = [_header("Your stats"), _section(daily_line), _section(streaks),
+                           _section(practice)]
+    if result.weakest:
+        weak = "\n".join(f"• {escape(c.title)}: {right}/{n} right"
+                         for c, right, n in result.weakest)
+        blocks += [_section(f"*Weakest concepts:*\n{weak}"),
+                   ActionsBlock(elements=_concept_buttons(c for c, _r, _n in result.weakest))]
+    return _finish(f"Your stats: {result.answered} answered, {result.correct} right, "
+                   f"streak {result.current_streak} (best {result.best_streak})", blocks)
+
+
+def render(response: object) -> Rendered:
     """Render any core result."""
+    if isinstance(response, LeaderboardResult):
+        return render_leaderboard(response)
+    if isinstance(response, StatsResult):
+        return render_stats(response)
+    if isinstance(response, AnswerOutcome):
+        return render_answer_outcome(response)
     if isinstance(response, Answer):
         return render_answer(response)
     if isinstance(response, ConceptCard):
@@ -260,7 +400,9 @@ def render(response: Response | PracticeOutcome) -> Rendered:
         return render_practice_question(response)
     if isinstance(response, PracticeOutcome):
         return render_practice_outcome(response)
-    return render_notice(response)
+    if isinstance(response, Notice):
+        return render_notice(response)
+    raise TypeError(f"no renderer for {type(response).__name__}")
 
 
 def render_home(study_counts: dict[str, int], user_id: str) -> list[dict[str, Any]]:

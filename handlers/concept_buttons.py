@@ -9,7 +9,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services import Notice, Study
+from bot.assistant import Assistant
+from bot.services import Notice
 from handlers.blocks import OPEN_CONCEPT, SHARE_CONCEPT, render, render_notice, render_shared
 from handlers.slack_context import SLACK_UNREACHABLE, ephemeral, from_ephemeral
 
@@ -18,21 +19,21 @@ NOT_IN_CHANNEL = ("I can't post in this conversation. Invite me first (`/invite 
                   "then share again.")
 
 
-def register(app: App, study: Study) -> None:
+def register(app: App, assistant: Assistant) -> None:
     """Add the concept-card button listeners."""
 
     @app.action(OPEN_CONCEPT)
     def open_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                      respond: Respond) -> None:
         ack()
-        rendered = render(study.concept(str(action.get("value", ""))))
+        rendered = render(assistant.concept(str(action.get("value", ""))))
         respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
 
     @app.action(SHARE_CONCEPT)
     def share_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                       client: WebClient, respond: Respond) -> None:
         ack()
-        card = study.concept(str(action.get("value", "")))
+        card = assistant.concept(str(action.get("value", "")))
         if isinstance(card, Notice):
             respond(**ephemeral(render_notice(card), replace_original=False))
             return

@@ -6,23 +6,25 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.services import Study
+from bot.assistant import Assistant
 from handlers.blocks import PRACTICE_ANSWER, PRACTICE_NEXT, render
-from handlers.slack_context import ephemeral
+from handlers.slack_context import caller_from, ephemeral
 
 
-def register(app: App, study: Study) -> None:
+def register(app: App, assistant: Assistant) -> None:
     """Add the practice-question button listeners."""
 
     @app.action(PRACTICE_ANSWER)
-    def answer(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+    def answer(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+               respond: Respond) -> None:
         ack()
         question_id, _, chosen = str(action.get("value", "")).rpartition("|")
-        outcome = study.grade_practice(question_id, int(chosen) if chosen.isdigit() else -1)
+        outcome = assistant.answer_practice(caller_from(body), question_id,
+                                            int(chosen) if chosen.isdigit() else -1)
         respond(**ephemeral(render(outcome), replace_original=True))
 
     @app.action(PRACTICE_NEXT)
     def next_question(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
         ack()
-        question = study.practice_question(exclude=str(action.get("value", "")))
+        question = assistant.practice_question(exclude=str(action.get("value", "")))
         respond(**ephemeral(render(question), replace_original=True))

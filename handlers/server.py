@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Settings
+from bot.daily_service import TickReport
 from bot.services import Study
 from bot.storage.db import make_engine, ping
-from handlers.app import build_app
+from handlers.app import build_app, build_client, build_daily
 from handlers.wsgi import WSGIApp, make_wsgi_app
 
 logger = logging.getLogger(__name__)
@@ -19,7 +23,7 @@ logger = logging.getLogger(__name__)
 def create_wsgi_app(settings: Settings, study: Study) -> WSGIApp:
     """The production WSGI app for these settings."""
     engine = make_engine(settings.database_url)
-    return make_wsgi_app(build_app(settings, study), lambda: ping(engine))
+    return make_wsgi_app(build_app(settings, study, engine=engine), lambda: ping(engine))
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -61,3 +65,27 @@ def serve_socket(settings: Settings, study: Study) -> None:
     app = build_app(settings, study, socket_mode=True)
     logger.info("virtsec Socket Mode (%s)", settings.describe())
     SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+
+
+def tick_once(settings: Settings, study: Study) -> TickReport:
+    """Do what is due now (post, close, retry) and return what was done."""
+    settings.require("tick")
+    return build_daily(settings, study, build_client(settings)).tick()
+
+
+def run_scheduler(settings: Settings, study: Study, stop: threading.Event | None = None) -> None:
+    """Tick at the start of every minute until SIGTERM/SIGINT (or `stop` is set)."""
+    settings.require("tick")
+    daily = build_daily(settings, study, build_client(settings))
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    logger.info("virtsec scheduler started (%s)", settings.describe())
+    while not stop.is_set():
+        report = daily.tick()
+        if report.posted or report.closed or report.failed:
+            logger.info("tick: posted %s, closed %s, failed %s", report.posted, report.closed,
+                        report.failed)
+        stop.wait(60 - time.time() % 60)
+    logger.info("virtsec scheduler stopped")

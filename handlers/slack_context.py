@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
-from bot.services import may_administer
+from bot.services import Caller, may_administer
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,25 @@ def is_admin(client: WebClient, settings: Settings, user_id: str) -> bool:
         return bool(user.get("is_admin") or user.get("is_owner"))
 
     return may_administer(user_id, settings.admins, workspace_admin)
+
+
+def user_timezone(client: WebClient, user_id: str) -> str | None:
+    """The person's Slack time zone (users.info `tz`), or None when Slack doesn't say."""
+    try:
+        tz = client.users_info(user=user_id)["user"].get("tz")
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        logger.warning("users.info failed for %s: %s", user_id, exc)
+        raise SlackUnavailable from exc
+    return str(tz) if tz else None
+
+
+def caller_from(body: dict[str, Any]) -> Caller:
+    """Who clicked, and where, from an interaction payload."""
+    user = body.get("user", {})
+    team_id = body.get("team", {}).get("id") or user.get("team_id", "")
+    channel = body.get("channel", {}).get("id") or body.get("container", {}).get(
+        "channel_id", "")
+    return Caller(team_id, user.get("id", ""), channel)
 
 
 def ephemeral(rendered: tuple[str, list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:

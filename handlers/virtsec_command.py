@@ -4,30 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.commands import CommandError, parse
+from bot.assistant import Assistant
+from bot.commands import CommandError, DailyOn, PostNow, Reload, parse
 from bot.config import Settings
-from bot.services import Caller, Notice, Study
+from bot.services import Caller, Notice
 from handlers.blocks import render, render_notice
-from handlers.slack_context import SLACK_UNREACHABLE, SlackUnavailable, ephemeral, is_admin
+from handlers.slack_context import (
+    SLACK_UNREACHABLE,
+    SlackUnavailable,
+    ephemeral,
+    is_admin,
+    user_timezone,
+)
+
+SLOW = (PostNow, Reload)  # may take longer than Slack's 3 s: acknowledged first
 
 
-def register(app: App, study: Study, settings: Settings) -> None:
+def register(app: App, assistant: Assistant, settings: Settings) -> None:
     """Add the /virtsec listener."""
 
     @app.command("/virtsec")
-    def virtsec(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def virtsec(ack: Ack, command: dict[str, Any], client: WebClient,
+                respond: Respond) -> None:
+        user = command["user_id"]
         try:
             parsed = parse(command.get("text") or "")
-            admin = parsed.admin and is_admin(client, settings, command["user_id"])
+            admin = parsed.admin and is_admin(client, settings, user)
+            zone = user_timezone(client, user) if isinstance(parsed, DailyOn) and admin \
+                and parsed.timezone is None else None
         except CommandError as exc:
             ack(**ephemeral(render_notice(Notice(str(exc), error=True))))
             return
         except SlackUnavailable:
             ack(**ephemeral(render_notice(Notice(SLACK_UNREACHABLE, error=True))))
             return
-        caller = Caller(command["team_id"], command["user_id"], command.get("channel_id", ""),
-                        is_admin=admin)
-        ack(**ephemeral(render(study.execute(parsed, caller))))
+        caller = Caller(command["team_id"], user, command.get("channel_id", ""),
+                        is_admin=admin, timezone=zone)
+        if isinstance(parsed, SLOW) and admin:
+            ack(**ephemeral(render_notice(Notice("Working on it…"))))
+            respond(**ephemeral(render(assistant.execute(parsed, caller)),
+                                replace_original=False))
+            return
+        ack(**ephemeral(render(assistant.execute(parsed, caller))))

@@ -136,7 +136,7 @@ def test_console_runs_slash_commands_and_a_practice_question() -> None:
     assert "VM escape\n=========" in out
     assert "Practice question (" in out and "Answer with a letter" in out
     assert ("Correct: B." in out) or ("Not quite. You chose B;" in out)
-    assert "no data to show" in out
+    assert "No daily questions in this channel yet" in out
     assert "containers (" in out
     assert "Error: “25:00” is not a time" in out
     assert "/virtsec leaderboard [week|month|all]" in out
@@ -163,3 +163,21 @@ def test_bad_configuration_is_reported_before_anything_starts(tmp_path: Path) ->
     proc = run("console", cwd=tmp_path, env={"PORT": "http"}, stdin="quit\n")
     assert proc.returncode == 2
     assert "PORT must be a number" in proc.stderr
+
+
+def test_console_daily_question_flow_on_the_same_database(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db"}
+    script = "\n".join(["/virtsec post", "A", "B", "/virtsec stats", "/virtsec post",
+                         "/virtsec leaderboard", "quit"]) + "\n"
+    proc = run("console", stdin=script, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("*** Daily practice question") == 2
+    assert ("Correct:" in out and "(one point)" in out) or "Not this time. You chose A" in out
+    assert "You already answered A." in out
+    assert "Daily: 1 answered" in out
+    assert "*** Closed: the answer is" in out
+    assert "Leaderboard, all time" in out
+    # a second session sees the same database
+    proc = run("console", stdin="/virtsec stats\nquit\n", env=env, cwd=tmp_path)
+    assert "Daily: 1 answered" in proc.stdout

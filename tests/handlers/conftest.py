@@ -23,6 +23,7 @@ from bot import knowledge_base
 from bot.config import Settings
 from bot.services import Study
 from bot.storage.db import make_engine, ping
+from bot.storage.migrate import upgrade
 from handlers.app import build_app
 from handlers.wsgi import make_wsgi_app
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
@@ -165,11 +166,16 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
     """Start the app's WSGI server on a free loopback port; returns a factory of clients."""
     servers: list[_ThreadingWSGIServer] = []
     threads: list[threading.Thread] = []
+    apps: list[Any] = []
 
     def start(**overrides: Any) -> SlackClient:
         settings = settings_for(fake_slack, tmp_path, **overrides)
         engine = make_engine(settings.database_url)
-        app = make_wsgi_app(build_app(settings, study), lambda: ping(engine))
+        if ping(engine)[0]:
+            upgrade(engine)
+        bolt = build_app(settings, study, engine=engine)
+        apps.append(bolt)
+        app = make_wsgi_app(bolt, lambda: ping(engine))
         server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
                              handler_class=_QuietHandler)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

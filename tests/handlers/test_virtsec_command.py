@@ -95,13 +95,15 @@ def test_admin_commands_are_refused_to_non_admins(serve: Serve, fake_slack: Fake
     fake_slack.set_user("U1", is_admin=False)
     assert "Only virtsec admins" in ack_of(client, "post", user="U1")["text"]
     fake_slack.set_user("U2", is_admin=True)
-    assert "not set up on this workspace yet" in ack_of(client, "post", user="U2")["text"]
-    assert [c.args["user"] for c in fake_slack.calls_to("users.info")] == ["U1", "U2"]
+    assert ack_of(client, "daily", user="U2")["text"].startswith("No daily question")
+    assert "Daily question off" in ack_of(client, "daily off", user="U2")["text"] or \
+        "no daily question to stop" in ack_of(client, "daily off", user="U2")["text"]
+    assert [c.args["user"] for c in fake_slack.calls_to("users.info")][:2] == ["U1", "U2"]
 
 
 def test_configured_admins_need_no_slack_lookup(serve: Serve, fake_slack: FakeSlack) -> None:
     client = serve(admins=("U7",))
-    assert "not set up" in ack_of(client, "daily off", user="U7")["text"]
+    assert "no daily question to stop" in ack_of(client, "daily off", user="U7")["text"]
     assert "Only virtsec admins" in ack_of(client, "daily off", user="U8")["text"]
     assert fake_slack.calls_to("users.info") == []
 
