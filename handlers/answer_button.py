@@ -17,8 +17,11 @@ def register(app: App, assistant: Assistant) -> None:
     @app.action(DAILY_ANSWER)
     def daily_answer(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                      respond: Respond) -> None:
-        ack()
+        # Record before acknowledging (a few ms, well inside Slack's 3 s): Bolt answers the
+        # HTTP request when ack() is called, so one person's clicks are stored in the
+        # order they were sent and the first click is the one that counts.
         team_id = body.get("team", {}).get("id") or body["user"].get("team_id", "")
         outcome = assistant.answer_daily(team_id, body["user"]["id"],
                                          str(action.get("value", "")))
+        ack()
         respond(**ephemeral(render(outcome), replace_original=False))

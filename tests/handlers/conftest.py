@@ -33,6 +33,7 @@ SIGNING_SECRET = "test-signing-secret"
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # 100 people clicking at once must not overflow the backlog
 
 
 class _QuietHandler(WSGIRequestHandler):
