@@ -130,6 +130,7 @@ class Coalescer:
         self._lock = threading.Condition()
         self._pending: dict[int, threading.Timer] = {}
         self._last: dict[int, float] = {}
+        self._running = 0
 
     def request(self, key: int) -> None:
         """Ask for the action; it runs soon, once for everything asked meanwhile."""
@@ -146,18 +147,21 @@ class Coalescer:
         with self._lock:
             self._pending.pop(key, None)
             self._last[key] = time.monotonic()
+            self._running += 1
         try:
             self._action(key)
         except Exception:  # a failed refresh must not kill the timer thread
             logger.exception("refreshing post %s failed", key)
         finally:
             with self._lock:
+                self._running -= 1
                 self._lock.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is pending (tests and shutdown)."""
         with self._lock:
-            return self._lock.wait_for(lambda: not self._pending, timeout=timeout)
+            return self._lock.wait_for(lambda: not self._pending and not self._running,
+                                       timeout=timeout)
 
 
 class DailyService:

@@ -72,6 +72,12 @@ def build_daily(settings: Settings, study: Study, client: WebClient,
 def build_app(settings: Settings, study: Study, client: WebClient | None = None,
               *, engine: Engine | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
+    return build(settings, study, client, engine=engine, socket_mode=socket_mode)[0]
+
+
+def build(settings: Settings, study: Study, client: WebClient | None = None,
+          *, engine: Engine | None = None, socket_mode: bool = False) -> tuple[App, Assistant]:
+    """The Bolt app and the assistant behind it (whose background work tests wait for)."""
     client = client or build_client(settings)
     assistant = Assistant(study, build_daily(settings, study, client, engine))
     app = App(
@@ -108,4 +114,4 @@ def build_app(settings: Settings, study: Study, client: WebClient | None = None,
     practice_buttons.register(app, assistant)
     answer_button.register(app, assistant)
     app_home.register(app, assistant)
-    return app
+    return app, assistant

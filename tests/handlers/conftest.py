@@ -18,13 +18,15 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
 
 from bot import knowledge_base
+from bot.assistant import Assistant
 from bot.config import Settings
 from bot.services import Study
 from bot.storage.db import make_engine, ping
 from bot.storage.migrate import upgrade
-from handlers.app import build_app
+from handlers.app import build
 from handlers.wsgi import make_wsgi_app
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
@@ -167,15 +169,17 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
     """Start the app's WSGI server on a free loopback port; returns a factory of clients."""
     servers: list[_ThreadingWSGIServer] = []
     threads: list[threading.Thread] = []
-    apps: list[Any] = []
+    assistants: list[Assistant] = []
+    engines: list[Engine] = []
 
     def start(**overrides: Any) -> SlackClient:
         settings = settings_for(fake_slack, tmp_path, **overrides)
         engine = make_engine(settings.database_url)
         if ping(engine)[0]:
             upgrade(engine)
-        bolt = build_app(settings, study, engine=engine)
-        apps.append(bolt)
+        bolt, assistant = build(settings, study, engine=engine)
+        assistants.append(assistant)
+        engines.append(engine)
         app = make_wsgi_app(bolt, lambda: ping(engine))
         server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
                              handler_class=_QuietHandler)
@@ -187,6 +191,10 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
         return SlackClient(f"http://127.0.0.1:{server.server_port}", fake_slack)
 
     yield start
+    for assistant in assistants:  # no background refresh may outlive the test
+        assert assistant.daily.refresher.wait_idle()
+    for engine in engines:
+        engine.dispose()
     for server in servers:
         server.shutdown()
         server.server_close()
