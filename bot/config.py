@@ -121,7 +121,11 @@ def load_settings(environ: Mapping[str, str] | None = None,
         return int(raw)
 
     port = number("PORT", 3000, 1, 65535)
-    web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64, fallback="WEB_CONCURRENCY")
+    database_url = normalize_database_url(get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    # SQLite serves one process best (no cross-process lock waits); PostgreSQL takes more
+    default_workers = 1 if database_url.startswith("sqlite") else 2
+    web_workers = number("VIRTSEC_WEB_WORKERS", default_workers, 1, 64,
+                         fallback="WEB_CONCURRENCY")
     web_threads = number("VIRTSEC_WEB_THREADS", 8, 1, 256)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     if not re.match(r"^https?://", api_url):
@@ -133,7 +137,6 @@ def load_settings(environ: Mapping[str, str] | None = None,
     if bad_admins:
         problems.append("VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
                         f"separated by commas; not {', '.join(bad_admins)}")
-    database_url = normalize_database_url(get("DATABASE_URL", DEFAULT_DATABASE_URL))
     if "://" not in database_url:
         problems.append("DATABASE_URL must be a URL such as sqlite:///virtsec.db or "
                         "postgresql://user@host/db")

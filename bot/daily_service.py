@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -356,17 +356,16 @@ class DailyService:
             repo = Repository(session)
             post = repo.post(post_id)
             question = self.study.kb.questions.get(post.question_id) if post else None
+            # a "claimed" post counts as open: its message can be on screen a moment before
+            # the post is marked as posted
             if post is None or post.team_id != team_id or question is None or \
-                    post.status == "claimed" or not 0 <= choice < len(question.choices):
+                    not 0 <= choice < len(question.choices):
                 return AnswerOutcome("invalid")
             concepts = self._concepts(question)
-            previous = repo.answer_of(post_id, user_id)
             if post.status == "closed":
+                previous = repo.answer_of(post_id, user_id)
                 return AnswerOutcome("closed", question, previous.choice if previous else -1,
                                      bool(previous and previous.correct), concepts)
-            if previous is not None:
-                return AnswerOutcome("already", question, previous.choice, previous.correct,
-                                     concepts)
             correct = choice == question.answer_index
             if not repo.add_daily_answer(post, user_id, choice, correct, now):
                 mine = repo.answer_of(post_id, user_id)
@@ -389,11 +388,13 @@ class DailyService:
         with self.sessions.begin() as session:
             repo = Repository(session)
             post = repo.post(post_id)
-            if post is None or post.status != "posted" or post.message_ts is None or \
-                    post.answer_count == post.shown_count:
+            if post is None or post.status != "posted" or post.message_ts is None:
                 return
-            view = self._view(post)
-            repo.set_shown_count(post_id, post.answer_count)
+            count = repo.answer_count(post_id)
+            if count == post.shown_count:
+                return
+            repo.set_shown_count(post_id, count)
+            view = replace(self._view(post), answer_count=count)
         self.channel.update_question(view)
 
     def close(self, post_id: int) -> bool:
@@ -405,7 +406,7 @@ class DailyService:
             post = repo.post(post_id)
             assert post is not None
             session.refresh(post)
-            view = self._view(post, closed=True)
+            view = replace(self._view(post, closed=True), answer_count=repo.answer_count(post_id))
             reveal = Reveal(view, repo.choice_counts(post_id),
                             tuple(repo.correct_users(post_id)))
         if view.ts is None:

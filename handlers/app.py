@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse, Respond
@@ -85,7 +86,12 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
         signing_secret=settings.slack_signing_secret or None,
         client=client,
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        # acks are computed in the request thread (no polling); work after the ack runs
+        # in lazy listeners on the executor below
+        process_before_response=True,
+        # Bolt's default pool has 5 threads per process: too few when each listener also
+        # calls Slack back (respond, chat.update) while new clicks arrive
+        listener_executor=ThreadPoolExecutor(max_workers=max(16, settings.web_threads * 2)),
         logger=logging.getLogger("virtsec.slack"),
     )
     seen = SeenEvents()

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.assistant import Assistant
 from bot.services import Notice
 from handlers.blocks import OPEN_CONCEPT, SHARE_CONCEPT, render, render_notice, render_shared
-from handlers.slack_context import SLACK_UNREACHABLE, ephemeral, from_ephemeral
+from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
 
 logger = logging.getLogger(__name__)
 NOT_IN_CHANNEL = ("I can't post in this conversation. Invite me first (`/invite @virtsec`), "
@@ -20,19 +20,14 @@ NOT_IN_CHANNEL = ("I can't post in this conversation. Invite me first (`/invite 
 
 
 def register(app: App, assistant: Assistant) -> None:
-    """Add the concept-card button listeners."""
+    """Add the concept-card button listeners (acknowledged at once, answered after)."""
 
-    @app.action(OPEN_CONCEPT)
-    def open_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                     respond: Respond) -> None:
-        ack()
+    def open_concept(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         rendered = render(assistant.concept(str(action.get("value", ""))))
         respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
 
-    @app.action(SHARE_CONCEPT)
-    def share_concept(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                      client: WebClient, respond: Respond) -> None:
-        ack()
+    def share_concept(body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                      respond: Respond) -> None:
         card = assistant.concept(str(action.get("value", "")))
         if isinstance(card, Notice):
             respond(**ephemeral(render_notice(card), replace_original=False))
@@ -56,3 +51,9 @@ def register(app: App, assistant: Assistant) -> None:
             return
         respond(**ephemeral(render_notice(Notice(f"Shared “{card.concept.title}” in the "
                                                  "channel.")), replace_original=False))
+
+    app.action(OPEN_CONCEPT)(ack=ack_only, lazy=[open_concept])
+    app.action(SHARE_CONCEPT)(ack=ack_only, lazy=[share_concept])
+
+
+__all__ = ["Ack", "register"]

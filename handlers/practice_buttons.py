@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot.assistant import Assistant
 from handlers.blocks import PRACTICE_ANSWER, PRACTICE_NEXT, render
-from handlers.slack_context import caller_from, ephemeral
+from handlers.slack_context import ack_only, caller_from, ephemeral
 
 
 def register(app: App, assistant: Assistant) -> None:
-    """Add the practice-question button listeners."""
+    """Add the practice-question button listeners (acknowledged at once, answered after)."""
 
-    @app.action(PRACTICE_ANSWER)
-    def answer(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-               respond: Respond) -> None:
-        ack()
+    def answer(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         question_id, _, chosen = str(action.get("value", "")).rpartition("|")
         outcome = assistant.answer_practice(caller_from(body), question_id,
                                             int(chosen) if chosen.isdigit() else -1)
         respond(**ephemeral(render(outcome), replace_original=True))
 
-    @app.action(PRACTICE_NEXT)
-    def next_question(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def next_question(action: dict[str, Any], respond: Respond) -> None:
         question = assistant.practice_question(exclude=str(action.get("value", "")))
         respond(**ephemeral(render(question), replace_original=True))
+
+    app.action(PRACTICE_ANSWER)(ack=ack_only, lazy=[answer])
+    app.action(PRACTICE_NEXT)(ack=ack_only, lazy=[next_question])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -52,6 +53,11 @@ def caller_from(body: dict[str, Any]) -> Caller:
     channel = body.get("channel", {}).get("id") or body.get("container", {}).get(
         "channel_id", "")
     return Caller(team_id, user.get("id", ""), channel)
+
+
+def ack_only(ack: Ack) -> None:
+    """Acknowledge at once; the listener's lazy functions do the work afterwards."""
+    ack()
 
 
 def ephemeral(rendered: tuple[str, list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.assistant import Assistant
@@ -21,14 +21,14 @@ from handlers.slack_context import (
 )
 
 SLOW = (PostNow, Reload)  # may take longer than Slack's 3 s: acknowledged first
+LATER = "virtsec_later"
 
 
 def register(app: App, assistant: Assistant, settings: Settings) -> None:
     """Add the /virtsec listener."""
 
-    @app.command("/virtsec")
     def virtsec(ack: Ack, command: dict[str, Any], client: WebClient,
-                respond: Respond) -> None:
+                context: BoltContext) -> None:
         user = command["user_id"]
         try:
             parsed = parse(command.get("text") or "")
@@ -44,8 +44,14 @@ def register(app: App, assistant: Assistant, settings: Settings) -> None:
         caller = Caller(command["team_id"], user, command.get("channel_id", ""),
                         is_admin=admin, timezone=zone)
         if isinstance(parsed, SLOW) and admin:
+            context[LATER] = (parsed, caller)  # run after the ack, by `later`
             ack(**ephemeral(render_notice(Notice("Working on it…"))))
-            respond(**ephemeral(render(assistant.execute(parsed, caller)),
-                                replace_original=False))
             return
         ack(**ephemeral(render(assistant.execute(parsed, caller))))
+
+    def later(context: BoltContext, respond: Respond) -> None:
+        job = context.get(LATER)
+        if job is not None:
+            respond(**ephemeral(render(assistant.execute(*job)), replace_original=False))
+
+    app.command("/virtsec")(ack=virtsec, lazy=[later])

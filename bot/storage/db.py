@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -49,6 +50,36 @@ def ping(engine: Engine) -> tuple[bool, str]:
     return True, engine.dialect.name
 
 
+class _SerializedSession(Session):
+    """On SQLite, one write transaction at a time per process: threads queue on a lock
+    instead of SQLite's busy handler, whose back-off sleeps make long tail latencies."""
+
+    def __init__(self, *args: Any, write_lock: threading.Lock, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._write_lock = write_lock
+        self._holding = False
+        # taken when the unit of work starts, before SQLite's BEGIN IMMEDIATE
+        event.listen(self, "after_transaction_create", self._acquire)
+        event.listen(self, "after_transaction_end", self._release)
+
+    def _acquire(self, _session: Session, transaction: Any) -> None:
+        if transaction.parent is None and not self._holding:
+            self._write_lock.acquire()
+            self._holding = True
+
+    def _release(self, _session: Session, transaction: Any) -> None:
+        if transaction.parent is None and self._holding:
+            self._holding = False
+            self._write_lock.release()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work: `with factory.begin() as session:` commits or rolls back."""
+    if engine.dialect.name == "sqlite":
+        lock = _LOCKS.setdefault(str(engine.url), threading.Lock())
+        return sessionmaker(engine, class_=_SerializedSession, expire_on_commit=False,
+                            write_lock=lock)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_LOCKS: dict[str, threading.Lock] = {}

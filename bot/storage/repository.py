@@ -133,7 +133,7 @@ class Repository:
     def set_shown_count(self, post_id: int, count: int) -> None:
         """Remember the answer count shown on the message."""
         self.session.execute(update(DailyPost).where(DailyPost.id == post_id)
-                             .values(shown_count=count))
+                             .values(shown_count=count, answer_count=count))
 
     # -- answers
 
@@ -145,11 +145,8 @@ class Repository:
             post_id=post.id, question_id=post.question_id, choice=choice, correct=correct,
             local_date=post.local_date, answered_at=now,
         ).on_conflict_do_nothing(index_elements=["post_id", "user_id"]).returning(Answer.id)
-        if self.session.execute(stmt).scalar_one_or_none() is None:
-            return False
-        self.session.execute(update(DailyPost).where(DailyPost.id == post.id)
-                             .values(answer_count=DailyPost.answer_count + 1))
-        return True
+        # no counter on the post row: every answer would queue on that one row's lock
+        return self.session.execute(stmt).scalar_one_or_none() is not None
 
     def add_practice_answer(self, team_id: str, channel_id: str, user_id: str,
                             question_id: str, choice: int, correct: bool, today: date,
@@ -178,9 +175,9 @@ class Repository:
                                                                 Answer.id)).all())
 
     def answer_count(self, post_id: int) -> int:
-        """How many people answered a post."""
-        return int(self.session.scalar(select(DailyPost.answer_count)
-                                       .where(DailyPost.id == post_id)) or 0)
+        """How many people answered a post (counted on the unique (post, user) index)."""
+        return int(self.session.scalar(select(func.count()).select_from(Answer)
+                                       .where(Answer.post_id == post_id)) or 0)
 
     # -- scores
 

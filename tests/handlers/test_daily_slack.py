@@ -114,9 +114,8 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
     assert count_rows(url, Answer, Answer.kind == "daily") == 100
     engine = make_engine(url)
     with session_factory(engine).begin() as session:
-        post = session.scalars(select(DailyPost)).one()
+        assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
         first_choices = {k: k % len(buttons) for k in range(100)}  # first click counts
-        assert post.answer_count == 100
         rows = session.execute(select(Answer.user_id, Answer.choice)).all()
         assert {u: c for u, c in rows} == {f"U{k:03d}": first_choices[k] for k in range(100)}
         points = session.scalar(select(func.sum(Score.points)))

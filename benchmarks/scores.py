@@ -1,0 +1,333 @@
+"""Scores at scale: 10,000 people x 365 daily questions (3.65 M answers) in one channel.
+
+For SQLite and for PostgreSQL (when VIRTSEC_BENCH_POSTGRES_URL or
+VIRTSEC_TEST_POSTGRES_URL is set) this script loads the data, then prints
+p50/p99 latency of
+- `/virtsec leaderboard` (all time, and this week) and `/virtsec stats`, through
+  the core service on the real database;
+- an answer click over HTTP: signed `block_actions` requests into `virtsec serve`
+  (gunicorn) at concurrency 20, each a first answer by a different person, so every
+  request writes an answer and updates a score.
+
+Run: ``.venv/bin/python benchmarks/scores.py [--users 10000] [--days 365] [--seconds 15]``
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/http.py would shadow the standard library's http package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+
+from bot import knowledge_base  # noqa: E402
+from bot.daily_service import DailyService  # noqa: E402
+from bot.services import Caller, Study  # noqa: E402
+from bot.storage.db import make_engine, session_factory  # noqa: E402
+from bot.storage.migrate import upgrade  # noqa: E402
+from tests.fakes.recording_channel import RecordingChannel  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+
+TEAM, CHANNEL = "T0TEST", "CBENCH"
+SECRET = "bench-signing-secret"
+BIN = Path(sys.executable).parent
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
+    """Load posts, answers and running scores; returns the last day."""
+    rng = random.Random(seed)
+    kb = knowledge_base.load()
+    question_ids = sorted(kb.questions)
+    answer_index = {q: kb.questions[q].answer_index for q in question_ids}
+    first = date(2026, 1, 1)
+    last = first + timedelta(days=days - 1)
+    skill = [rng.uniform(0.3, 0.95) for _ in range(users)]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO subscriptions (team_id, channel_id, post_time, timezone, "
+                          "days, close_time, enabled, created_by, created_at, updated_at) "
+                          "VALUES (:t, :c, '09:00', 'UTC', 'everyday', NULL, :e, 'U0', :n, :n)"),
+                     {"t": TEAM, "c": CHANNEL, "n": now, "e": True})
+        for d in range(days):
+            day = first + timedelta(days=d)
+            conn.execute(text(
+                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
+                "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
+                "closed_at, previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, "
+                ":slot, :day, :q, :status, 'x', :n, :ts, :n, :n, :prev, :cnt, :cnt)"),
+                {"id": d + 1, "t": TEAM, "c": CHANNEL, "slot": day.isoformat(), "day": day,
+                 "q": question_ids[d % len(question_ids)],
+                 "status": "closed", "n": now, "ts": f"1700000000.{d:06d}",
+                 "prev": d or None, "cnt": users})
+    totals = [[0, 0, 0, 0, 0, None] for _ in range(users)]  # pts, ans, corr, cur, best, post
+
+    def rows() -> Any:
+        for d in range(days):
+            day = first + timedelta(days=d)
+            q = question_ids[d % len(question_ids)]
+            right = answer_index[q]
+            for u in range(users):
+                correct = rng.random() < skill[u]
+                t = totals[u]
+                t[0] += correct
+                t[1] += 1
+                t[2] += correct
+                t[3] = t[3] + 1 if correct else 0
+                t[4] = max(t[4], t[3])
+                t[5] = d + 1 if correct else None
+                yield (TEAM, CHANNEL, f"U{u:05d}", "daily", d + 1, q,
+                       right if correct else (right + 1) % 4, correct, day,
+                       datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC))
+
+    columns = ("team_id, channel_id, user_id, kind, post_id, question_id, choice, correct, "
+               "local_date, answered_at")
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            with cur.copy(f"COPY answers ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in rows():
+                    copy.write_row(row)
+        else:
+            batch: list[tuple[Any, ...]] = []
+            sql = f"INSERT INTO answers ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            cur.execute("BEGIN")
+            for row in rows():
+                stamp = row[9].strftime("%Y-%m-%d %H:%M:%S.%f")
+                batch.append((*row[:7], int(row[7]), row[8].isoformat(), stamp))
+                if len(batch) >= 50_000:
+                    cur.executemany(sql, batch)
+                    batch.clear()
+            cur.executemany(sql, batch)
+            cur.execute("COMMIT")
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO scores (team_id, channel_id, user_id, points, answered, "
+                          "correct, current_streak, best_streak, streak_post_id) VALUES "
+                          "(:t, :c, :u, :p, :a, :k, :cur, :best, :sp)"),
+                     [{"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "p": t[0], "a": t[1],
+                       "k": t[2], "cur": t[3], "best": t[4], "sp": t[5]}
+                      for u, t in enumerate(totals)])
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('daily_posts_id_seq', :n)"), {"n": days})
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+    return last
+
+
+def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dict[str, Any]:
+    study = Study(knowledge_base.load)
+    clock_now = datetime(last.year, last.month, last.day, 12, 0, tzinfo=UTC)
+    service = DailyService(session_factory(engine), study, RecordingChannel(),
+                           clock=lambda: clock_now)
+    rng = random.Random(5)
+    out: dict[str, Any] = {}
+    for label, call in (
+        ("leaderboard all", lambda c: service.leaderboard(c, "all")),
+        ("leaderboard week", lambda c: service.leaderboard(c, "week")),
+        ("stats", lambda c: service.stats(c)),
+    ):
+        times = []
+        for i in range(runs + 10):
+            caller = Caller(TEAM, f"U{rng.randrange(users):05d}", CHANNEL)
+            t0 = time.perf_counter()
+            call(caller)
+            if i >= 10:  # warm-up
+                times.append((time.perf_counter() - t0) * 1000)
+        out[label] = (pct(times, 50), pct(times, 99))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def click_load(port: int, post_id: int, users: int, seconds: float, concurrency: int,
+               response_url: str, queue: Any) -> None:
+    """Runs in its own process: `concurrency` threads sending signed first answers."""
+    verifier = SignatureVerifier(SECRET)
+    next_user = iter(range(10**9))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop_at:
+            with lock:
+                u = next(next_user) % users
+            payload = {
+                "type": "block_actions", "team": {"id": TEAM, "domain": "b"},
+                "user": {"id": f"U{u:05d}", "username": "b", "team_id": TEAM},
+                "api_app_id": "A0", "trigger_id": "1",
+                "container": {"type": "message", "message_ts": "1800000000.000001",
+                              "channel_id": CHANNEL, "is_ephemeral": False},
+                "channel": {"id": CHANNEL, "name": "b"},
+                "message": {"ts": "1800000000.000001", "text": "q", "blocks": []},
+                "response_url": response_url,
+                "actions": [{"type": "button", "action_id": "daily_answer", "block_id": "b",
+                             "value": f"{post_id}:{u % 4}", "action_ts": "1"}]}
+            body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+            ts = str(int(time.time()))
+            headers = {"Content-Type": "application/x-www-form-urlencoded",
+                       "X-Slack-Request-Timestamp": ts,
+                       "X-Slack-Signature": verifier.generate_signature(timestamp=ts,
+                                                                        body=body)}
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/slack/events", body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            with lock:
+                if ok:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queue.put((latencies, errors[0], time.perf_counter() - t0))
+
+
+def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
+                   concurrency: int) -> tuple[float, float, float, int]:
+    """Signed answer clicks into `virtsec serve`; returns p50, p99 (ms), req/s, errors."""
+    post_id = 100_000
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, question_id, "
+            "status, claim_token, claimed_at, message_ts, posted_at, previous_post_id, "
+            "answer_count, shown_count) VALUES (:id, :t, :c, :slot, :day, :q, 'posted', 'x', "
+            ":n, '1800000000.000001', :n, NULL, 0, 0)"),
+            {"id": post_id, "t": TEAM, "c": CHANNEL, "slot": f"bench:{uuid.uuid4().hex}",
+             "day": now.date(), "n": now, "q": sorted(knowledge_base.load().questions)[0]})
+    port = free_port()
+    with FakeSlack() as slack:
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.base_url, "DATABASE_URL": db_url, "PORT": str(port)}
+        env.pop("SLACK_APP_TOKEN", None)
+        proc = subprocess.Popen([str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=tempfile.mkdtemp())
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit("virtsec serve did not start") from None
+                    time.sleep(0.2)
+            queue: Any = mp.get_context("spawn").Queue()
+            loader = mp.get_context("spawn").Process(target=click_load, args=(
+                port, post_id, users, seconds, concurrency, slack.response_url("bench"),
+                queue))
+            loader.start()
+            latencies, errors, elapsed = queue.get(timeout=seconds + 120)
+            loader.join()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    return pct(latencies, 50), pct(latencies, 99), len(latencies) / elapsed, errors
+
+
+def run(label: str, db_url: str, engine: Engine, args: argparse.Namespace) -> None:
+    print(f"\n{label}")
+    t0 = time.perf_counter()
+    upgrade(engine)
+    last = generate(engine, args.users, args.days)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM answers")).scalar_one()
+    print(f"  loaded {n:,} answers in {time.perf_counter() - t0:.0f} s")
+    for name, (p50, p99) in measure_core(engine, args.users, last).items():
+        print(f"  {name:<18} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    p50, p99, rps, errors = measure_clicks(db_url, engine, args.users, args.seconds,
+                                           args.concurrency)
+    print(f"  answer click HTTP  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rps:.0f} req/s, "
+          f"concurrency {args.concurrency}, errors {errors}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    print(f"{args.users:,} people x {args.days} daily questions in one channel; "
+          f"{os.cpu_count()} CPUs")
+    folder = tempfile.mkdtemp(prefix="virtsec-bench-")
+    sqlite_url = f"sqlite:///{folder}/scores.db"
+    engine = make_engine(sqlite_url)
+    run("SQLite (WAL)", sqlite_url, engine, args)
+    engine.dispose()
+    pg = os.environ.get("VIRTSEC_BENCH_POSTGRES_URL") or os.environ.get(
+        "VIRTSEC_TEST_POSTGRES_URL")
+    if not pg:
+        print("\nPostgreSQL: skipped (set VIRTSEC_BENCH_POSTGRES_URL)")
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(pg)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        engine = make_engine(pg, connect_args={"options": f"-csearch_path={schema}"})
+        sep = "&" if "?" in pg else "?"
+        url = f"{pg}{sep}options=-csearch_path%3D{schema}"
+        run("PostgreSQL", url, engine, args)
+        engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
