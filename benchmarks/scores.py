@@ -89,6 +89,7 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                  "status": "closed", "n": now, "ts": f"1700000000.{d:06d}",
                  "prev": d or None, "cnt": users})
     totals = [[0, 0, 0, 0, 0, None] for _ in range(users)]  # pts, ans, corr, cur, best, post
+    periods: dict[tuple[int, str, date], int] = {}  # (user, week|month, start) -> points
 
     def rows() -> Any:
         for d in range(days):
@@ -104,6 +105,10 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                 t[3] = t[3] + 1 if correct else 0
                 t[4] = max(t[4], t[3])
                 t[5] = d + 1 if correct else None
+                if correct:
+                    for key in ((u, "week", day - timedelta(days=day.weekday())),
+                                (u, "month", day.replace(day=1))):
+                        periods[key] = periods.get(key, 0) + 1
                 yield (TEAM, CHANNEL, f"U{u:05d}", "daily", d + 1, q,
                        right if correct else (right + 1) % 4, correct, day,
                        datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC))
@@ -139,6 +144,10 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                      [{"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "p": t[0], "a": t[1],
                        "k": t[2], "cur": t[3], "best": t[4], "sp": t[5]}
                       for u, t in enumerate(totals)])
+        conn.execute(text("INSERT INTO period_scores (team_id, channel_id, user_id, period, "
+                          "start, points) VALUES (:t, :c, :u, :per, :s, :p)"),
+                     [{"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "per": per, "s": start,
+                       "p": pts} for (u, per, start), pts in periods.items()])
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval('daily_posts_id_seq', :n)"), {"n": days})
             conn.execute(text("ANALYZE"))

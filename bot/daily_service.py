@@ -380,6 +380,11 @@ class DailyService:
             score.points += int(correct)
             score.current_streak, score.best_streak = streak.current, streak.best
             score.streak_post_id = streak.streak_post_id
+            if correct:
+                for period in ("week", "month"):
+                    bounds = daily.period_bounds(period, post.local_date)
+                    assert bounds is not None
+                    repo.add_period_point(team_id, post.channel_id, user_id, period, bounds[0])
         self.refresher.request(post_id)
         return AnswerOutcome("recorded", question, choice, correct, concepts)
 
@@ -452,11 +457,16 @@ class DailyService:
                         caller.team_id, caller.channel_id, mine.points) + 1, caller.user_id,
                         mine.points)
                 return LeaderboardResult(period, tuple(top), me, caller.user_id)
-            everyone = daily.rank(repo.window_scores(caller.team_id, caller.channel_id,
-                                                     *bounds))
-            me = next((r for r in everyone if r.user_id == caller.user_id), None)
-            return LeaderboardResult(period, tuple(everyone[:10]), me, caller.user_id,
-                                     bounds[0].isoformat())
+            start = bounds[0]
+            top = daily.rank(repo.top_period_scores(caller.team_id, caller.channel_id, period,
+                                                    start, 10))
+            points = repo.period_points(caller.team_id, caller.channel_id, period, start,
+                                        caller.user_id)
+            me = daily.Ranked(repo.count_period_above(caller.team_id, caller.channel_id,
+                                                      period, start, points) + 1,
+                              caller.user_id, points) if points else None
+            return LeaderboardResult(period, tuple(top), me, caller.user_id,
+                                     start.isoformat())
 
     def stats(self, caller: Caller) -> StatsResult:
         """The caller's record in this channel and weakest concepts overall."""

@@ -54,13 +54,20 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    # the schema travels in the URL, so processes started by a test can use it too
+    eng = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
     upgrade(eng)
     yield eng
     eng.dispose()
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def engine_url(engine: Engine) -> str:
+    """The URL of a test database, password included (for processes a test starts)."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.storage.tables import Answer, DailyPost, Score, Subscription
+from bot.storage.tables import Answer, DailyPost, PeriodScore, Score, Subscription
 
 
 def _rowcount(result: Any) -> int:
@@ -211,17 +211,40 @@ class Repository:
             Score.team_id == team_id, Score.channel_id == channel_id,
             Score.points > points)) or 0)
 
-    def window_scores(self, team_id: str, channel_id: str, start: date, end: date
-                      ) -> list[tuple[str, int]]:
-        """Points per person for daily questions dated in [start, end), highest first."""
-        points = func.count().label("points")
-        sub = (select(Answer.user_id, points).where(and_(
-            Answer.team_id == team_id, Answer.channel_id == channel_id,
-            Answer.kind == "daily", Answer.local_date >= start, Answer.local_date < end,
-            Answer.correct)).group_by(Answer.user_id)).subquery()
-        rows = self.session.execute(select(sub.c.user_id, sub.c.points)
-                                    .order_by(sub.c.points.desc(), sub.c.user_id)).all()
+    def add_period_point(self, team_id: str, channel_id: str, user_id: str, period: str,
+                         start: date) -> None:
+        """One more point for a person in a week or month."""
+        stmt = _insert(self.session, PeriodScore).values(
+            team_id=team_id, channel_id=channel_id, user_id=user_id, period=period,
+            start=start, points=1)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["team_id", "channel_id", "period", "start", "user_id"],
+            set_={"points": PeriodScore.points + 1}))
+
+    def top_period_scores(self, team_id: str, channel_id: str, period: str, start: date,
+                          limit: int) -> list[tuple[str, int]]:
+        """A week's or month's points, highest first, ties by user id."""
+        rows = self.session.execute(select(PeriodScore.user_id, PeriodScore.points).where(
+            PeriodScore.team_id == team_id, PeriodScore.channel_id == channel_id,
+            PeriodScore.period == period, PeriodScore.start == start)
+            .order_by(PeriodScore.points.desc(), PeriodScore.user_id).limit(limit)).all()
         return [(u, int(p)) for u, p in rows]
+
+    def period_points(self, team_id: str, channel_id: str, period: str, start: date,
+                      user_id: str) -> int:
+        """A person's points in a week or month."""
+        return int(self.session.scalar(select(PeriodScore.points).where(
+            PeriodScore.team_id == team_id, PeriodScore.channel_id == channel_id,
+            PeriodScore.period == period, PeriodScore.start == start,
+            PeriodScore.user_id == user_id)) or 0)
+
+    def count_period_above(self, team_id: str, channel_id: str, period: str, start: date,
+                           points: int) -> int:
+        """How many people have more points in a week or month."""
+        return int(self.session.scalar(select(func.count()).select_from(PeriodScore).where(
+            PeriodScore.team_id == team_id, PeriodScore.channel_id == channel_id,
+            PeriodScore.period == period, PeriodScore.start == start,
+            PeriodScore.points > points)) or 0)
 
     def user_answers(self, team_id: str, user_id: str, channel_id: str | None = None
                      ) -> list[tuple[str, bool, str]]:

@@ -79,9 +79,6 @@ class Answer(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "user_id"),  # one scored answer per person per post
         Index("ix_answers_user", "team_id", "user_id", "answered_at"),
-        # covering index for week/month boards: no table lookups
-        Index("ix_answers_board", "team_id", "channel_id", "kind", "local_date", "correct",
-              "user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,3 +113,22 @@ class Score(Base):
     current_streak: Mapped[int] = mapped_column(Integer, default=0)
     best_streak: Mapped[int] = mapped_column(Integer, default=0)
     streak_post_id: Mapped[int | None] = mapped_column(Integer, default=None)  # last in streak
+
+
+class PeriodScore(Base):
+    """Points per person per channel per week (from Monday) and month, in the channel's
+    time zone, kept in step with answers so week and month boards read few rows."""
+
+    __tablename__ = "period_scores"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "period", "start", "user_id"),
+        Index("ix_period_scores_rank", "team_id", "channel_id", "period", "start", "points"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    period: Mapped[str] = mapped_column(String(8))  # week | month
+    start: Mapped[date] = mapped_column(Date)
+    points: Mapped[int] = mapped_column(Integer, default=0)

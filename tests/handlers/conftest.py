@@ -172,14 +172,17 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
     assistants: list[Assistant] = []
     engines: list[Engine] = []
 
-    def start(**overrides: Any) -> SlackClient:
+    def start(engine: Engine | None = None, **overrides: Any) -> SlackClient:
+        if engine is not None:  # a migrated test database (SQLite or PostgreSQL)
+            overrides["database_url"] = engine.url.render_as_string(hide_password=False)
         settings = settings_for(fake_slack, tmp_path, **overrides)
-        engine = make_engine(settings.database_url)
-        if ping(engine)[0]:
-            upgrade(engine)
+        if engine is None:
+            engine = make_engine(settings.database_url)
+            if ping(engine)[0]:
+                upgrade(engine)
+            engines.append(engine)
         bolt, assistant = build(settings, study, engine=engine)
         assistants.append(assistant)
-        engines.append(engine)
         app = make_wsgi_app(bolt, lambda: ping(engine))
         server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
                              handler_class=_QuietHandler)

@@ -8,14 +8,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from bot.storage.db import make_engine, session_factory
-from bot.storage.migrate import upgrade
 from bot.storage.tables import Answer, DailyPost, Score, Subscription
+from tests.conftest import engine_url
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SIGNING_SECRET, SlackClient, validate_blocks
 
@@ -88,8 +89,8 @@ def test_post_shows_buttons_and_a_private_result(serve: Serve, fake_slack: FakeS
 
 
 def test_100_people_clicking_5_times_at_once_score_exactly_once(
-        serve: Serve, fake_slack: FakeSlack, tmp_path: Path) -> None:
-    client = serve()
+        serve: Serve, fake_slack: FakeSlack, engine: Engine) -> None:
+    client = serve(engine=engine)
     fake_slack.set_user("UADMIN", is_admin=True)
     buttons = answer_buttons(post_question(client, fake_slack))
     errors: list[str] = []
@@ -110,10 +111,8 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
     assert errors == []
     assert fake_slack.wait_for(
         lambda: all(len(fake_slack.responses(f"u{k}")) == 5 for k in range(100)), timeout=60)
-    url = db_url(tmp_path)
-    assert count_rows(url, Answer, Answer.kind == "daily") == 100
-    engine = make_engine(url)
     with session_factory(engine).begin() as session:
+        assert session.scalar(select(func.count()).select_from(Answer)) == 100
         assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
         first_choices = {k: k % len(buttons) for k in range(100)}  # first click counts
         rows = session.execute(select(Answer.user_id, Answer.choice)).all()
@@ -121,7 +120,6 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
         points = session.scalar(select(func.sum(Score.points)))
         right = session.scalar(select(func.count()).select_from(Answer).where(Answer.correct))
         assert points == right
-    engine.dispose()
     for k in range(100):
         already = [r for r in fake_slack.responses(f"u{k}") if "already answered" in r["text"]]
         assert len(already) == 4
@@ -181,18 +179,13 @@ def test_leaderboard_and_stats_render(serve: Serve, fake_slack: FakeSlack) -> No
         "Your stats: 1 answered")
 
 
-def test_two_tick_processes_at_once_post_once(tmp_path: Path) -> None:
-    url = db_url(tmp_path)
-    engine = make_engine(url)
-    upgrade(engine)
-    from datetime import UTC, datetime
-
+def test_two_tick_processes_at_once_post_once(engine: Engine, tmp_path: Path) -> None:
+    url = engine_url(engine)
     with session_factory(engine).begin() as session:
         now = datetime.now(UTC)
         session.add(Subscription(team_id="T0TEST", channel_id="C1", post_time="00:00",
                                  timezone="UTC", days="everyday", created_by="U1",
                                  created_at=now, updated_at=now, enabled=True))
-    engine.dispose()
     with FakeSlack() as slack:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-tick", "SLACK_API_URL": slack.base_url,
                "DATABASE_URL": url, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
