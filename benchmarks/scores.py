@@ -261,9 +261,11 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.base_url, "DATABASE_URL": db_url, "PORT": str(port)}
         env.pop("SLACK_APP_TOKEN", None)
+        log = Path(tempfile.mkdtemp()) / "serve.log"
+        log_file = log.open("w")
         proc = subprocess.Popen([str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd=tempfile.mkdtemp())
+                                env=env, stdout=log_file, stderr=log_file,
+                                cwd=log.parent)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -284,6 +286,11 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+            log_file.close()
+    if errors:
+        errors_seen = [line for line in log.read_text().splitlines()
+                       if "Error" in line or "error" in line]
+        print("  server errors (last 5):", *errors_seen[-5:], sep="\n    ")
     return pct(latencies, 50), pct(latencies, 99), len(latencies) / elapsed, errors
 
 

@@ -17,6 +17,7 @@ from bot.console import ConsoleChannel, render_answer, run_console
 from bot.daily_service import DailyService
 from bot.knowledge_base import KnowledgeBase, KnowledgeError
 from bot.lookup import LookupResult, Match
+from bot.practice_service import PracticeService
 from bot.services import Study
 from bot.storage.db import make_engine, session_factory
 from bot.storage.migrate import upgrade
@@ -154,9 +155,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         return _serve(settings, study, socket=getattr(args, "socket", False),
                       host=getattr(args, "host", "0.0.0.0"), err=err)
     engine = make_engine(settings.database_url)
-    daily = DailyService(session_factory(engine), study, ConsoleChannel(out))
+    sessions = session_factory(engine)
+    daily = DailyService(sessions, study, ConsoleChannel(out))
+    assistant = Assistant(study, daily, PracticeService(sessions, study))
     try:
-        return run_console(Assistant(study, daily), stdin, out, interactive=stdin.isatty())
+        return run_console(assistant, stdin, out, interactive=stdin.isatty())
     finally:
         daily.refresher.wait_idle()
         engine.dispose()

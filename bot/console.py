@@ -170,6 +170,10 @@ def render_stats(result: StatsResult) -> str:
     if result.weakest:
         lines.append("Weakest: " + ", ".join(f"{c.title} ({right}/{n})"
                                              for c, right, n in result.weakest))
+    lines.append(f"Due for review: {result.due}")
+    for concept, level in result.mastery[:12]:
+        filled = round(level * 10)
+        lines.append(f"  {'#' * filled}{'.' * (10 - filled)} {level:4.0%}  {concept.title}")
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import daily
 from bot.commands import Command, DailyOff, DailyOn, DailyStatus, Leaderboard, PostNow, Stats
 from bot.knowledge_base import Concept, Question
-from bot.services import Caller, Notice, PracticeOutcome, Study
+from bot.services import Caller, Notice, Study
 from bot.storage.repository import Repository
 from bot.storage.tables import DailyPost
 
@@ -105,6 +105,8 @@ class StatsResult:
     practice_answered: int
     practice_correct: int
     weakest: tuple[tuple[Concept, int, int], ...]  # concept, right, answered
+    mastery: tuple[tuple[Concept, float], ...] = ()  # practice memory per concept, 0..1
+    due: int = 0  # practice questions due for review
 
     @property
     def accuracy(self) -> float:
@@ -422,14 +424,6 @@ class DailyService:
         except Exception:
             logger.exception("revealing post %s failed", post_id)
         return True
-
-    def record_practice(self, caller: Caller, outcome: PracticeOutcome) -> None:
-        """Keep a practice answer for stats (never on the leaderboard)."""
-        now = self.clock()
-        with self.sessions.begin() as session:
-            Repository(session).add_practice_answer(
-                caller.team_id, caller.channel_id, caller.user_id, outcome.question.id,
-                outcome.chosen, outcome.correct, now.date(), now)
 
     def open_post_id(self, team_id: str, channel_id: str) -> int | None:
         """The newest open question in a channel."""

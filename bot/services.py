@@ -14,17 +14,10 @@ from dataclasses import dataclass
 from bot.commands import (
     USAGE,
     Command,
-    DailyOff,
-    DailyOn,
-    DailyStatus,
     Help,
-    Leaderboard,
     Lookup,
-    PostNow,
-    Quiz,
     Reload,
     ScenarioCommand,
-    Stats,
     TipCommand,
     Topics,
 )
@@ -123,8 +116,6 @@ class PracticeOutcome:
 Response = (HelpResult | Notice | ConceptCard | Answer | TopicList | TipResult | ScenarioResult
             | PracticeQuestion)
 
-NOT_YET = ("Scores, the daily question and the leaderboard are not set up on this workspace "
-           "yet, so there is no data to show.")
 ADMIN_ONLY = "Only virtsec admins can do that. Ask a workspace admin, or see `/virtsec help`."
 
 
@@ -170,12 +161,8 @@ class Study:
             return self.tip()
         if isinstance(command, ScenarioCommand):
             return self.scenario(command.name)
-        if isinstance(command, Quiz):
-            return self.practice_question()
         if isinstance(command, Reload):
             return self.reload()
-        if isinstance(command, Leaderboard | Stats | DailyOn | DailyOff | DailyStatus | PostNow):
-            return Notice(NOT_YET)
         return Notice("I did not understand that. Try `/virtsec help`.", error=True)
 
     def lookup(self, query: str) -> Answer:
@@ -232,13 +219,6 @@ class Study:
                           f"{', '.join(sorted(kb.scenarios))}.", error=True)
         return ScenarioResult(scenario, tuple(kb.concepts[c] for c in scenario.concepts
                                               if c in kb.concepts))
-
-    def practice_question(self, exclude: str | None = None) -> PracticeQuestion | Notice:
-        """A practice question (not scored)."""
-        ids = sorted(q for q in self.kb.questions if q != exclude)
-        if not ids:
-            return Notice("There are no practice questions in the knowledge base.")
-        return PracticeQuestion(self.kb.questions[self._rng.choice(ids)])
 
     def grade_practice(self, question_id: str, chosen: int) -> PracticeOutcome | Notice:
         """Grade a practice answer; a stale or forged question id gets a notice."""

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from bot.assistant import Assistant
 from bot.config import Settings
 from bot.daily_service import DailyService
+from bot.practice_service import PracticeService
 from bot.services import Notice, Study
 from bot.storage.db import make_engine, session_factory
 from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
@@ -80,7 +81,9 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
           *, engine: Engine | None = None, socket_mode: bool = False) -> tuple[App, Assistant]:
     """The Bolt app and the assistant behind it (whose background work tests wait for)."""
     client = client or build_client(settings)
-    assistant = Assistant(study, build_daily(settings, study, client, engine))
+    engine = engine or make_engine(settings.database_url)
+    assistant = Assistant(study, build_daily(settings, study, client, engine),
+                          PracticeService(session_factory(engine), study))
     app = App(
         token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,

@@ -367,6 +367,12 @@ def render_stats(result: StatsResult) -> Rendered:
                 "right (practice never counts on the leaderboard)")
     blocks: list[Block] = [_header("Your stats"), _section(daily_line), _section(streaks),
                            _section(practice)]
+    if result.mastery or result.due:
+        bars = "\n".join(f"`{_bar(m)}` {m:4.0%}  {escape(c.title)}"
+                         for c, m in result.mastery[:12])
+        more = f"\n…and {len(result.mastery) - 12} more" if len(result.mastery) > 12 else ""
+        blocks.append(_section(f"*Due for review: {result.due}* (`/virtsec quiz`)\n"
+                               f"*Mastery per concept* (practice memory):\n{bars}{more}"[:3000]))
     if result.weakest:
         weak = "\n".join(f"• {escape(c.title)}: {right}/{n} right"
                          for c, right, n in result.weakest)

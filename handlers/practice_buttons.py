@@ -20,8 +20,9 @@ def register(app: App, assistant: Assistant) -> None:
                                             int(chosen) if chosen.isdigit() else -1)
         respond(**ephemeral(render(outcome), replace_original=True))
 
-    def next_question(action: dict[str, Any], respond: Respond) -> None:
-        question = assistant.practice_question(exclude=str(action.get("value", "")))
+    def next_question(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        question = assistant.practice_question(caller_from(body),
+                                               exclude=str(action.get("value", "")))
         respond(**ephemeral(render(question), replace_original=True))
 
     app.action(PRACTICE_ANSWER)(ack=ack_only, lazy=[answer])

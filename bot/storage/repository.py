@@ -11,7 +11,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.storage.tables import Answer, DailyPost, PeriodScore, Score, Subscription
+from bot.practice import CardState
+from bot.storage.tables import (
+    Answer,
+    DailyPost,
+    PeriodScore,
+    ReviewState,
+    Score,
+    Subscription,
+)
 
 
 def _rowcount(result: Any) -> int:
@@ -254,3 +262,36 @@ class Repository:
         if channel_id is not None:
             stmt = stmt.where(Answer.channel_id == channel_id)
         return [(q, bool(c), k) for q, c, k in self.session.execute(stmt).all()]
+
+    # -- spaced repetition
+
+    def cards(self, team_id: str, user_id: str) -> list[CardState]:
+        """A person's practice cards."""
+        rows = self.session.scalars(select(ReviewState).where(
+            ReviewState.team_id == team_id, ReviewState.user_id == user_id)).all()
+        return [_card_state(r) for r in rows]
+
+    def card_for_update(self, team_id: str, user_id: str, question_id: str
+                        ) -> ReviewState | None:
+        """One card, locked for this unit of work."""
+        return self.session.scalar(select(ReviewState).where(
+            ReviewState.team_id == team_id, ReviewState.user_id == user_id,
+            ReviewState.question_id == question_id).with_for_update())
+
+    def save_card(self, team_id: str, user_id: str, card: CardState,
+                  row: ReviewState | None) -> None:
+        """Store a card's new state."""
+        if row is None:
+            row = ReviewState(team_id=team_id, user_id=user_id, question_id=card.question_id)
+            self.session.add(row)
+        row.state, row.step, row.stability, row.difficulty = (
+            card.state, card.step, card.stability, card.difficulty)
+        row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
+        row.reviews, row.lapses = card.reviews, card.lapses
+
+
+def _card_state(row: ReviewState) -> CardState:
+    return CardState(question_id=row.question_id, state=row.state, step=row.step,
+                     stability=row.stability, difficulty=row.difficulty, due=row.due,
+                     last_review=row.last_review, first_seen=row.first_seen,
+                     reviews=row.reviews, lapses=row.lapses)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -132,3 +133,27 @@ class PeriodScore(Base):
     period: Mapped[str] = mapped_column(String(8))  # week | month
     start: Mapped[date] = mapped_column(Date)
     points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewState(Base):
+    """A person's spaced-repetition memory of one practice question (an FSRS card)."""
+
+    __tablename__ = "review_states"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "question_id"),
+        Index("ix_review_states_due", "team_id", "user_id", "due"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    question_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[int] = mapped_column(Integer)  # fsrs.State: 1 learning, 2 review, 3 relearning
+    step: Mapped[int | None] = mapped_column(Integer, default=None)
+    stability: Mapped[float | None] = mapped_column(Float, default=None)
+    difficulty: Mapped[float | None] = mapped_column(Float, default=None)
+    due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_review: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)

@@ -176,6 +176,7 @@ def test_console_daily_question_flow_on_the_same_database(tmp_path: Path) -> Non
     assert ("Correct:" in out and "(one point)" in out) or "Not this time. You chose A" in out
     assert "You already answered A." in out
     assert "Daily: 1 answered" in out
+    assert "Due for review: 0" in out
     assert "*** Closed: the answer is" in out
     assert "Leaderboard, all time" in out
     # a second session sees the same database

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import DailyOn
 from bot.daily_service import DailyService, LeaderboardResult, StatsResult
 from bot.knowledge_base import KnowledgeBase
+from bot.practice_service import PracticeService
 from bot.services import Caller, Notice, Study
 from bot.storage.repository import Repository
 from bot.storage.tables import Answer, DailyPost
@@ -251,9 +252,8 @@ def test_practice_answers_are_kept_but_never_scored(service: DailyService, kb: K
     service.tick()
     caller = Caller(TEAM, "U1", CHANNEL)
     question = next(iter(kb.questions.values()))
-    outcome = Study(lambda: kb).grade_practice(question.id, question.answer_index)
-    assert not isinstance(outcome, Notice)
-    service.record_practice(caller, outcome)
+    practice = PracticeService(service.sessions, service.study, clock=service.clock)
+    assert not isinstance(practice.answer(caller, question.id, question.answer_index), Notice)
     stats = service.stats(caller)
     assert (stats.practice_answered, stats.practice_correct, stats.points) == (1, 1, 0)
     board = service.leaderboard(caller, "all")
@@ -262,12 +262,10 @@ def test_practice_answers_are_kept_but_never_scored(service: DailyService, kb: K
 
 def test_weakest_concepts(service: DailyService, kb: KnowledgeBase) -> None:
     caller = Caller(TEAM, "U1", CHANNEL)
-    study = Study(lambda: kb)
+    practice = PracticeService(service.sessions, service.study, clock=service.clock)
     for question in list(kb.questions.values())[:6]:
         wrong = (question.answer_index + 1) % len(question.choices)
-        outcome = study.grade_practice(question.id, wrong)
-        assert not isinstance(outcome, Notice)
-        service.record_practice(caller, outcome)
+        assert not isinstance(practice.answer(caller, question.id, wrong), Notice)
     stats = service.stats(caller)
     assert len(stats.weakest) == 3 and all(right == 0 for _c, right, _n in stats.weakest)
 

@@ -97,6 +97,10 @@ def test_practice_question_answer_and_next(serve: Serve, fake_slack: FakeSlack) 
     client.click("practice_next", question_id)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 2)
     assert fake_slack.responses("click")[1]["text"].startswith("Practice question:")
+    stats = client.command("stats").json()
+    validate_blocks(stats["blocks"])
+    assert "Mastery per concept" in json.dumps(stats["blocks"])
+    assert "Practice:* 1 answered" in json.dumps(stats["blocks"])
 
 
 def test_forged_practice_values_change_nothing(serve: Serve, fake_slack: FakeSlack) -> None:

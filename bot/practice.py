@@ -1,0 +1,127 @@
+"""Personal practice with spaced repetition (FSRS, the `fsrs` package).
+
+Each person has an FSRS card per practice question they have seen. A wrong
+answer is rated Again (the question returns within minutes, then relearns), a
+right one Good (the interval grows with every success). `/virtsec quiz` picks,
+in this order: the most overdue due card; else a new question, at most
+`NEW_PER_DAY` a day, from the concept the person has seen least; else the card
+due soonest (review ahead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fsrs import Card, Rating, Scheduler, State
+
+from bot.knowledge_base import KnowledgeBase, Question
+
+NEW_PER_DAY = 10
+# No fuzz: the same answers give the same schedule (testable, explainable).
+SCHEDULER = Scheduler(enable_fuzzing=False)
+
+
+@dataclass(frozen=True)
+class CardState:
+    """The stored FSRS state of one person's card."""
+
+    question_id: str
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+    first_seen: datetime
+    reviews: int = 0
+    lapses: int = 0
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _card(state: CardState) -> Card:
+    return Card(card_id=1, state=State(state.state), step=state.step,
+                stability=state.stability, difficulty=state.difficulty, due=_utc(state.due),
+                last_review=_utc(state.last_review) if state.last_review else None)
+
+
+def review(state: CardState | None, question_id: str, correct: bool,
+           now: datetime) -> CardState:
+    """The card after an answer (a new card when `state` is None)."""
+    now = _utc(now)
+    card = _card(state) if state else Card(card_id=1, due=now)
+    card, _log = SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, now)
+    return CardState(
+        question_id=question_id, state=int(card.state), step=card.step,
+        stability=card.stability, difficulty=card.difficulty, due=card.due,
+        last_review=card.last_review, first_seen=state.first_seen if state else now,
+        reviews=(state.reviews if state else 0) + 1,
+        lapses=(state.lapses if state else 0) + (0 if correct else 1))
+
+
+def retrievability(state: CardState, now: datetime) -> float:
+    """The chance (0..1) the person would answer this question right now."""
+    if state.stability is None or state.last_review is None:
+        return 0.0
+    return float(SCHEDULER.get_card_retrievability(_card(state), _utc(now)))
+
+
+def pick(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime, seed: str,
+         exclude: str | None = None) -> Question | None:
+    """The next practice question for a person (see the module docstring)."""
+    now = _utc(now)
+    known = {c.question_id: c for c in cards if c.question_id in kb.questions}
+    due = sorted((c for c in known.values() if _utc(c.due) <= now and c.question_id != exclude),
+                 key=lambda c: (_utc(c.due), c.question_id))
+    if due:
+        return kb.questions[due[0].question_id]
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    new_today = sum(1 for c in known.values() if _utc(c.first_seen) >= day_start)
+    unseen = [q for q in sorted(kb.questions.values(), key=lambda q: q.id)
+              if q.id not in known and q.id != exclude]
+    if unseen and new_today < NEW_PER_DAY:
+        return _least_seen_concept(unseen, (kb.questions[q] for q in known), seed)
+    ahead = sorted((c for c in known.values() if c.question_id != exclude),
+                   key=lambda c: (_utc(c.due), c.question_id))
+    if ahead:
+        return kb.questions[ahead[0].question_id]
+    return _least_seen_concept(unseen, (), seed) if unseen else None
+
+
+def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
+                        seed: str) -> Question:
+    counts: dict[str, int] = {}
+    for q in seen:
+        counts[q.concepts[0]] = counts.get(q.concepts[0], 0) + 1
+    least = min(counts.get(q.concepts[0], 0) for q in unseen)
+    candidates = [q for q in unseen if counts.get(q.concepts[0], 0) == least]
+    rng = random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16))
+    return rng.choice(candidates)
+
+
+def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
+            ) -> list[tuple[str, float, int]]:
+    """Per concept practised: (concept id, mean retrievability over its questions, seen)."""
+    by_question = {c.question_id: c for c in cards}
+    out = []
+    for concept_id in sorted({q.concepts[0] for q in kb.questions.values()}):
+        questions = [q for q in kb.questions.values() if q.concepts[0] == concept_id]
+        seen = [by_question[q.id] for q in questions if q.id in by_question]
+        if not seen:
+            continue
+        score = sum(retrievability(c, now) for c in seen) / len(questions)
+        out.append((concept_id, score, len(seen)))
+    return out
+
+
+def due_count(cards: Sequence[CardState], now: datetime) -> int:
+    """How many cards are due for review."""
+    now = _utc(now)
+    return sum(1 for c in cards if _utc(c.due) <= now)
+
