@@ -205,7 +205,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     workers = os.environ.get("VIRTSEC_WEB_WORKERS", "2")
-    threads = os.environ.get("VIRTSEC_WEB_THREADS", "8")
+    threads = os.environ.get("VIRTSEC_WEB_THREADS", "4")
     with FakeSlack() as slack:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.base_url, "VIRTSEC_WEB_WORKERS": workers,

@@ -46,7 +46,7 @@ class Settings:
     admins: tuple[str, ...] = ()
     knowledge: tuple[str, ...] = ()
     web_workers: int = 2
-    web_threads: int = 8
+    web_threads: int = 4
 
     def __repr__(self) -> str:
         return f"Settings({self.describe()})"
@@ -126,7 +126,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
     default_workers = 1 if database_url.startswith("sqlite") else 2
     web_workers = number("VIRTSEC_WEB_WORKERS", default_workers, 1, 64,
                          fallback="WEB_CONCURRENCY")
-    web_threads = number("VIRTSEC_WEB_THREADS", 8, 1, 256)
+    web_threads = number("VIRTSEC_WEB_THREADS", 4, 1, 256)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     if not re.match(r"^https?://", api_url):
         problems.append(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
