@@ -23,6 +23,8 @@ from bot import daily
 from bot.commands import Command, DailyOff, DailyOn, DailyStatus, Leaderboard, PostNow, Stats
 from bot.knowledge_base import Concept, Question
 from bot.services import Caller, Notice, Study
+from bot.storage import answers as answers_sql
+from bot.storage.db import core_transaction
 from bot.storage.repository import Repository
 from bot.storage.tables import DailyPost
 
@@ -354,9 +356,8 @@ class DailyService:
             return AnswerOutcome("invalid")
         post_id, choice = int(post_text), int(choice_text)
         now = self.clock()
-        with self.sessions.begin() as session:
-            repo = Repository(session)
-            post = repo.post(post_id)
+        with core_transaction(self.sessions) as conn:
+            post = answers_sql.read_post(conn, post_id)
             question = self.study.kb.questions.get(post.question_id) if post else None
             # a "claimed" post counts as open: its message can be on screen a moment before
             # the post is marked as posted
@@ -365,28 +366,17 @@ class DailyService:
                 return AnswerOutcome("invalid")
             concepts = self._concepts(question)
             if post.status == "closed":
-                previous = repo.answer_of(post_id, user_id)
-                return AnswerOutcome("closed", question, previous.choice if previous else -1,
-                                     bool(previous and previous.correct), concepts)
+                previous = answers_sql.read_answer(conn, post_id, user_id)
+                return AnswerOutcome("closed", question, previous[0] if previous else -1,
+                                     bool(previous and previous[1]), concepts)
             correct = choice == question.answer_index
-            if not repo.add_daily_answer(post, user_id, choice, correct, now):
-                mine = repo.answer_of(post_id, user_id)
-                return AnswerOutcome("already", question, mine.choice if mine else choice,
-                                     bool(mine and mine.correct), concepts)
-            score = repo.score_for_update(team_id, post.channel_id, user_id)
-            streak = daily.next_streak(score.current_streak, score.best_streak,
-                                       score.streak_post_id, post.id, post.previous_post_id,
-                                       correct)
-            score.answered += 1
-            score.correct += int(correct)
-            score.points += int(correct)
-            score.current_streak, score.best_streak = streak.current, streak.best
-            score.streak_post_id = streak.streak_post_id
-            if correct:
-                for period in ("week", "month"):
-                    bounds = daily.period_bounds(period, post.local_date)
-                    assert bounds is not None
-                    repo.add_period_point(team_id, post.channel_id, user_id, period, bounds[0])
+            week, month = (daily.period_bounds(p, post.local_date) for p in ("week", "month"))
+            assert week is not None and month is not None
+            if not answers_sql.record(conn, post, user_id, choice, correct, now, week[0],
+                                      month[0]):
+                mine = answers_sql.read_answer(conn, post_id, user_id)
+                return AnswerOutcome("already", question, mine[0] if mine else choice,
+                                     bool(mine and mine[1]), concepts)
         self.refresher.request(post_id)
         return AnswerOutcome("recorded", question, choice, correct, concepts)
 

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, Respond
 
 from bot.assistant import Assistant
-from bot.daily_service import AnswerOutcome
 from handlers.blocks import DAILY_ANSWER, render
 from handlers.slack_context import ephemeral
 
-OUTCOME = "virtsec_outcome"
+logger = logging.getLogger(__name__)
 
 
-def register(app: App, assistant: Assistant) -> None:
-    """Add the daily-answer listener."""
+def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor) -> None:
+    """Add the daily-answer listener; private replies go out on `replies` after the ack."""
 
+    @app.action(DAILY_ANSWER)
     def record(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-               context: BoltContext) -> None:
+               respond: Respond) -> None:
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
         team_id = body.get("team", {}).get("id") or body["user"].get("team_id", "")
-        context[OUTCOME] = assistant.answer_daily(team_id, body["user"]["id"],
-                                                  str(action.get("value", "")))
+        outcome = assistant.answer_daily(team_id, body["user"]["id"],
+                                         str(action.get("value", "")))
         ack()
+        # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
+        replies.submit(_reply, respond, ephemeral(render(outcome), replace_original=False))
 
-    def reply(context: BoltContext, respond: Respond) -> None:
-        outcome = context.get(OUTCOME)
-        if isinstance(outcome, AnswerOutcome):
-            respond(**ephemeral(render(outcome), replace_original=False))
 
-    app.action(DAILY_ANSWER)(ack=record, lazy=[reply])
+def _reply(respond: Respond, message: dict[str, Any]) -> None:
+    try:
+        respond(**message)
+    except Exception:
+        logger.exception("private reply to a daily answer failed")

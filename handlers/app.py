@@ -84,6 +84,8 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
     engine = engine or make_engine(settings.database_url)
     assistant = Assistant(study, build_daily(settings, study, client, engine),
                           PracticeService(session_factory(engine), study))
+    executor = ThreadPoolExecutor(max_workers=max(16, settings.web_threads * 4),
+                                  thread_name_prefix="virtsec-after-ack")
     app = App(
         token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,
@@ -94,7 +96,7 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
         process_before_response=True,
         # Bolt's default pool has 5 threads per process: too few when each listener also
         # calls Slack back (respond, chat.update) while new clicks arrive
-        listener_executor=ThreadPoolExecutor(max_workers=max(16, settings.web_threads * 2)),
+        listener_executor=executor,
         logger=logging.getLogger("virtsec.slack"),
     )
     seen = SeenEvents()
@@ -121,6 +123,6 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
     virtsec_command.register(app, assistant, settings)
     concept_buttons.register(app, assistant)
     practice_buttons.register(app, assistant)
-    answer_button.register(app, assistant)
+    answer_button.register(app, assistant, executor)
     app_home.register(app, assistant)
     return app, assistant

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +73,22 @@ class _SerializedSession(Session):
         if transaction.parent is None and self._holding:
             self._holding = False
             self._write_lock.release()
+
+
+@contextmanager
+def core_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """A Core connection in one transaction, for hot paths that skip the ORM; on SQLite
+    it queues on the same per-process write lock as the sessions."""
+    engine = sessions.kw["bind"]
+    lock = _LOCKS.get(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
