@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from bot.commands import (
     Command,
@@ -15,7 +17,7 @@ from bot.commands import (
     Stats,
 )
 from bot.daily_service import AnswerOutcome, DailyService, LeaderboardResult, StatsResult
-from bot.knowledge_base import KnowledgeBase
+from bot.knowledge_base import Concept, KnowledgeBase
 from bot.practice_service import PracticeService
 from bot.services import (
     ADMIN_ONLY,
@@ -29,6 +31,19 @@ from bot.services import (
 )
 
 DAILY_COMMANDS = (DailyOn, DailyOff, DailyStatus, PostNow, Leaderboard, Stats)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the Home tab shows one person."""
+
+    user_id: str
+    stats: StatsResult
+    channel_id: str | None  # their home board: where they last answered a daily question
+    board: LeaderboardResult | None
+    next_post: datetime | None
+    weakest: tuple[tuple[Concept, float], ...]  # lowest practice mastery first
+    focus: PracticeQuestion | PracticeOutcome | Notice | None = None  # a practice in progress
 Reply = Response | LeaderboardResult | StatsResult | PracticeOutcome | AnswerOutcome
 
 
@@ -39,6 +54,12 @@ class Assistant:
         self.study = study
         self.daily = daily
         self.practice = practice
+        # background work a channel adds (e.g. coalesced Home refreshes) to wait for
+        self.on_close: list[Callable[[], bool]] = [daily.refresher.wait_idle]
+
+    def wait_idle(self) -> bool:
+        """Wait for background work (tests, shutdown)."""
+        return all(wait() for wait in self.on_close)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -79,3 +100,24 @@ class Assistant:
     def answer_daily(self, team_id: str, user_id: str, value: str) -> AnswerOutcome:
         """A click on a daily question's answer button."""
         return self.daily.answer(team_id, user_id, value)
+
+    def dashboard(self, team_id: str, user_id: str,
+                  focus: PracticeQuestion | PracticeOutcome | Notice | None = None) -> Dashboard:
+        """The Home tab's content for a person (sensible with no history at all)."""
+        channel = self.daily.home_channel(team_id, user_id)
+        caller = Caller(team_id, user_id, channel or "")
+        stats = self.stats(caller)
+        board = None
+        if channel is not None:
+            result = self.daily.leaderboard(caller, "all")
+            if isinstance(result, LeaderboardResult):
+                board = replace(result, rows=result.rows[:5])
+        next_post = self.daily.next_post(team_id, channel) if channel else None
+        weakest = tuple(sorted(stats.mastery, key=lambda cm: (cm[1], cm[0].id))[:3])
+        return Dashboard(user_id, stats, channel, board, next_post, weakest, focus)
+
+    def practice_concept(self, caller: Caller, concept_id: str) -> PracticeQuestion | Notice:
+        """A practice question on one concept."""
+        if concept_id not in self.kb.concepts:
+            return Notice("That concept is no longer in the knowledge base.", error=True)
+        return self.practice.question_on(caller, concept_id)

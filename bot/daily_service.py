@@ -11,10 +11,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,7 @@ from bot.storage.repository import Repository
 from bot.storage.tables import DailyPost
 
 logger = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
 NO_POSTS = ("No daily questions in this channel yet. An admin can start them with "
             "`/virtsec daily on 09:00 Europe/Berlin`.")
 
@@ -125,18 +126,18 @@ class TickReport:
     failed: list[str] = field(default_factory=list)
 
 
-class Coalescer:
+class Coalescer(Generic[K]):
     """Runs `action(key)` at most once per `interval` seconds per key; bursts merge."""
 
-    def __init__(self, interval: float, action: Callable[[int], None]):
+    def __init__(self, interval: float, action: Callable[[K], None]):
         self.interval = interval
         self._action = action
         self._lock = threading.Condition()
-        self._pending: dict[int, threading.Timer] = {}
-        self._last: dict[int, float] = {}
+        self._pending: dict[K, threading.Timer] = {}
+        self._last: dict[K, float] = {}
         self._running = 0
 
-    def request(self, key: int) -> None:
+    def request(self, key: K) -> None:
         """Ask for the action; it runs soon, once for everything asked meanwhile."""
         with self._lock:
             if key in self._pending:
@@ -147,7 +148,7 @@ class Coalescer:
             self._pending[key] = timer
             timer.start()
 
-    def _fire(self, key: int) -> None:
+    def _fire(self, key: K) -> None:
         with self._lock:
             self._pending.pop(key, None)
             self._last[key] = time.monotonic()
@@ -177,7 +178,7 @@ class DailyService:
         self.study = study
         self.channel = channel
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.refresher = Coalescer(refresh_interval, self.refresh_count)
+        self.refresher: Coalescer[int] = Coalescer(refresh_interval, self.refresh_count)
 
     # -- commands
 
@@ -414,6 +415,24 @@ class DailyService:
         except Exception:
             logger.exception("revealing post %s failed", post_id)
         return True
+
+    def home_channel(self, team_id: str, user_id: str) -> str | None:
+        """The channel of the person's latest daily answer (their "home" board)."""
+        with self.sessions.begin() as session:
+            return Repository(session).latest_daily_channel(team_id, user_id)
+
+    def next_post(self, team_id: str, channel_id: str) -> datetime | None:
+        """When the channel's next daily question goes out, if it has a schedule."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            repo = Repository(session)
+            sub = repo.subscription(team_id, channel_id)
+            if sub is None or not sub.enabled:
+                return None
+            posted = repo.post_for_slot(team_id, channel_id,
+                                        self._today(now, sub.timezone).isoformat())
+            return daily.next_post_time(now, sub.post_time, sub.timezone, sub.days,
+                                        posted is not None)
 
     def open_post_id(self, team_id: str, channel_id: str) -> int | None:
         """The newest open question in a channel."""

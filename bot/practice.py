@@ -94,6 +94,25 @@ def pick(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime, seed: str
     return _least_seen_concept(unseen, (), seed) if unseen else None
 
 
+def pick_for_concept(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime,
+                     concept_id: str, seed: str) -> Question | None:
+    """A question on one concept ("practice this"): due first, then unseen, then soonest."""
+    now = _utc(now)
+    pool = sorted((q for q in kb.questions.values() if concept_id in q.concepts),
+                  key=lambda q: q.id)
+    known = {c.question_id: c for c in cards}
+    due = sorted((known[q.id] for q in pool if q.id in known and _utc(known[q.id].due) <= now),
+                 key=lambda c: (_utc(c.due), c.question_id))
+    if due:
+        return kb.questions[due[0].question_id]
+    unseen = [q for q in pool if q.id not in known]
+    if unseen:
+        rng = random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16))
+        return rng.choice(unseen)
+    soonest = sorted((known[q.id] for q in pool), key=lambda c: (_utc(c.due), c.question_id))
+    return kb.questions[soonest[0].question_id] if soonest else None
+
+
 def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
                         seed: str) -> Question:
     counts: dict[str, int] = {}

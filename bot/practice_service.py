@@ -48,6 +48,17 @@ class PracticeService:
             return Notice("There are no practice questions in the knowledge base.")
         return PracticeQuestion(question)
 
+    def question_on(self, caller: Caller, concept_id: str) -> PracticeQuestion | Notice:
+        """A practice question on one concept (the Home tab's "Practice" buttons)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            cards = Repository(session).cards(caller.team_id, caller.user_id)
+        question = practice.pick_for_concept(self.study.kb, cards, now, concept_id,
+                                             f"{caller.user_id}/{now:%Y%m%d%H%M}")
+        if question is None:
+            return Notice("There are no practice questions on that concept yet.")
+        return PracticeQuestion(question)
+
     def answer(self, caller: Caller, question_id: str, chosen: int
                ) -> PracticeOutcome | Notice:
         """Grade a practice answer, keep it for stats and reschedule the question."""

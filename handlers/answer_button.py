@@ -9,13 +9,15 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.assistant import Assistant
+from handlers.app_home import HomePublisher
 from handlers.blocks import DAILY_ANSWER, render
 from handlers.slack_context import ephemeral
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor) -> None:
+def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor,
+             home: HomePublisher) -> None:
     """Add the daily-answer listener; private replies go out on `replies` after the ack."""
 
     @app.action(DAILY_ANSWER)
@@ -29,6 +31,8 @@ def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor) -> Non
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
         replies.submit(_reply, respond, ephemeral(render(outcome), replace_original=False))
+        if outcome.status == "recorded":
+            home.answered(team_id, body["user"]["id"])
 
 
 def _reply(respond: Respond, message: dict[str, Any]) -> None:

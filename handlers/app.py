@@ -120,9 +120,11 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
             respond(**ephemeral(render_notice(Notice(SORRY, error=True)),
                                 replace_original=False))
 
+    home = app_home.HomePublisher(assistant, client)
+    assistant.on_close.append(home.refresher.wait_idle)
     virtsec_command.register(app, assistant, settings)
     concept_buttons.register(app, assistant)
-    practice_buttons.register(app, assistant)
-    answer_button.register(app, assistant, executor)
-    app_home.register(app, assistant)
+    practice_buttons.register(app, assistant, home)
+    answer_button.register(app, assistant, executor, home)
+    app_home.register(app, assistant, home, executor)
     return app, assistant

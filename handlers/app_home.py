@@ -1,25 +1,75 @@
-"""The App Home tab, published when a user opens it."""
+"""The App Home dashboard: published when opened, after each answer, and for practice."""
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.assistant import Assistant
-from handlers.blocks import render_home
-from handlers.slack_context import ack_only
+from bot.daily_service import Coalescer
+from bot.services import Caller, Notice, PracticeOutcome, PracticeQuestion
+from handlers.blocks import HOME_PRACTICE, render_home
+from handlers.slack_context import ack_only, caller_from
+
+logger = logging.getLogger(__name__)
+Focus = PracticeQuestion | PracticeOutcome | Notice | None
 
 
-def register(app: App, assistant: Assistant) -> None:
-    """Add the app_home_opened listener (acknowledged at once, published after)."""
+class HomePublisher:
+    """Publishes a person's Home tab; refreshes after answers are coalesced per person."""
 
-    def publish(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        client.views_publish(user_id=event["user"],
-                             view={"type": "home", "blocks": render_home(assistant.kb.counts(),
-                                                                         event["user"])})
+    def __init__(self, assistant: Assistant, client: WebClient, interval: float = 5.0):
+        self.assistant = assistant
+        self.client = client
+        self.refresher: Coalescer[tuple[str, str]] = Coalescer(
+            interval, lambda key: self.publish(*key))
+        # people who have opened the Home tab (in this process): only their tabs are
+        # refreshed after an answer, so a burst of clicks costs no unneeded publishes
+        self.viewers: set[tuple[str, str]] = set()
 
-    app.event("app_home_opened")(ack=ack_only, lazy=[publish])
+    def answered(self, team_id: str, user_id: str) -> None:
+        """Refresh a Home tab after an answer (coalesced), if the person uses it."""
+        if (team_id, user_id) in self.viewers:
+            self.refresher.request((team_id, user_id))
+
+    def publish(self, team_id: str, user_id: str, focus: Focus = None) -> None:
+        """Build and publish the dashboard (errors are logged, never shown)."""
+        self.viewers.add((team_id, user_id))
+        blocks = render_home(self.assistant.dashboard(team_id, user_id, focus))
+        try:
+            self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            logger.warning("views.publish for %s failed: %s", user_id, exc)
+
+
+def register(app: App, assistant: Assistant, home: HomePublisher,
+             executor: ThreadPoolExecutor) -> None:
+    """Add the Home tab listeners."""
+
+    def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            home.publish(str(body.get("team_id", "")), event["user"])
+
+    def practice(body: dict[str, Any], action: dict[str, Any]) -> None:
+        caller = caller_from(body)
+        concept = str(action.get("value", "*"))
+        focus: Focus = (assistant.practice_question(caller) if concept == "*" else
+                        assistant.practice_concept(caller, concept))
+        home.publish(caller.team_id, caller.user_id, focus)
+
+    app.event("app_home_opened")(ack=ack_only, lazy=[opened])
+    app.action(HOME_PRACTICE)(ack=ack_only, lazy=[practice])
+    del executor
+
+
+def answered_in_home(body: dict[str, Any]) -> bool:
+    """True when a practice button was clicked on the Home tab (no response_url there)."""
+    return bool(body.get("container", {}).get("type") == "view")
+
+
+__all__ = ["Caller", "HomePublisher", "answered_in_home", "register"]

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.assistant import Dashboard
 from bot.daily_service import AnswerOutcome, LeaderboardResult, PostView, Reveal, StatsResult
 from bot.knowledge_base import Concept
 from bot.lookup import Match
@@ -411,18 +412,76 @@ def render(response: object) -> Rendered:
     raise TypeError(f"no renderer for {type(response).__name__}")
 
 
-def render_home(study_counts: dict[str, int], user_id: str) -> list[dict[str, Any]]:
-    """The App Home tab (the full dashboard comes with personal practice)."""
-    blocks: list[Block] = [
-        _header("virtsec — virtualization security study"),
-        _section(f"Hi <@{escape(user_id)}>! Ask me anything about virtualization security "
-                 "with `/virtsec <question>`, e.g. `/virtsec what is VM escape`."),
-        _section(f"The notes hold *{study_counts['concepts']} concepts*, "
-                 f"*{study_counts['questions']} practice questions*, "
-                 f"{study_counts['tips']} exam tips and {study_counts['scenarios']} worked "
-                 "scenarios, each with its sources."),
-        DividerBlock(),
-        _section("*Try:* `/virtsec quiz` · `/virtsec topics` · `/virtsec tip` · "
-                 "`/virtsec scenario` · `/virtsec help`"),
-    ]
-    return [b.to_dict() for b in blocks]
+HOME_PRACTICE = "home_practice"
+HOME_BLOCKS = 100
+
+
+def _home_practice(focus: object) -> list[Block]:
+    if isinstance(focus, PracticeQuestion):
+        q = focus.question
+        lines = "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
+        return [_section(f":dart: *Practice:* {escape(q.prompt)}\n{lines}"),
+                ActionsBlock(elements=[_button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER,
+                                               f"{q.id}|{i}")
+                                       for i, c in enumerate(q.choices)]),
+                DividerBlock()]
+    if isinstance(focus, PracticeOutcome):
+        q = focus.question
+        right = f"{LETTERS[q.answer_index]}. {q.answer}"
+        verdict = (f":white_check_mark: *Correct:* {escape(right)}" if focus.correct else
+                   f":x: You chose {LETTERS[focus.chosen]}. *The answer is {escape(right)}.*")
+        return [_section(f":dart: *Practice:* {escape(q.prompt)}"), _section(verdict),
+                _section(escape(q.explanation)),
+                ActionsBlock(elements=[_button("Next question", HOME_PRACTICE, "*",
+                                               style="primary")]),
+                DividerBlock()]
+    if isinstance(focus, Notice):
+        return [_section(escape(focus.text)), DividerBlock()]
+    return []
+
+
+def render_home(dashboard: Dashboard) -> list[dict[str, Any]]:
+    """The App Home tab: streaks, accuracy, mastery, weak spots, the board, the next question."""
+    stats = dashboard.stats
+    blocks: list[Block] = [_header("virtsec — your virtualization-security study")]
+    blocks += _home_practice(dashboard.focus)
+    if stats.answered or stats.practice_answered:
+        blocks.append(_section(
+            f":fire: *Streak:* {stats.current_streak} (best {stats.best_streak})   "
+            f":dart: *Accuracy:* {stats.accuracy:.0%} of {stats.answered} daily answers   "
+            f":books: *Practice:* {stats.practice_answered} answered, {stats.due} due"))
+    else:
+        blocks.append(_section(
+            "Welcome! Answer the daily question in your study channel, or practise here: "
+            "questions you miss come back sooner, the ones you know come back later."))
+    blocks.append(ActionsBlock(elements=[_button("Practice now", HOME_PRACTICE, "*",
+                                                 style="primary")]))
+    if dashboard.weakest:
+        blocks.append(_section("*Your weakest concepts*"))
+        for concept, level in dashboard.weakest:
+            line = f"`{_bar(level)}` {level:.0%}  {escape(concept.title)}"
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=line),
+                                       accessory=_button("Study", OPEN_CONCEPT, concept.id)))
+            blocks.append(ActionsBlock(elements=[_button(f"Practice {concept.title}",
+                                                         HOME_PRACTICE, concept.id)]))
+    if stats.mastery:
+        bars = "\n".join(f"`{_bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in stats.mastery)
+        for start in range(0, len(bars), 2900):  # long lists over several sections
+            chunk = bars[start:start + 2900]
+            blocks.append(_section(("*Mastery per concept*\n" if start == 0 else "") + chunk))
+    blocks.append(DividerBlock())
+    if dashboard.board is not None and dashboard.channel_id:
+        rows = "\n".join(f"{r.rank}. <@{escape(r.user_id)}> — {r.points}"
+                         for r in dashboard.board.rows) or "No points yet."
+        mine = dashboard.board.caller
+        you = f"\nYou: #{mine.rank} with {mine.points}" if mine else "\nYou: no points yet"
+        blocks.append(_section(f"*Leaderboard in <#{escape(dashboard.channel_id)}>*\n{rows}{you}"))
+    if dashboard.next_post is not None:
+        blocks.append(_context(f"Next daily question: {dashboard.next_post:%a %d %b %H:%M %Z}"))
+    elif dashboard.channel_id is None:
+        blocks.append(_context("No daily question yet: an admin can start one in a channel "
+                               "with `/virtsec daily on 09:00 Europe/Berlin`."))
+    dicts = [b.to_dict() for b in blocks]
+    if len(dicts) > HOME_BLOCKS:
+        raise ValueError(f"{len(dicts)} blocks; a Home tab holds {HOME_BLOCKS}")
+    return dicts

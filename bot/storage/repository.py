@@ -254,6 +254,12 @@ class Repository:
             PeriodScore.period == period, PeriodScore.start == start,
             PeriodScore.points > points)) or 0)
 
+    def latest_daily_channel(self, team_id: str, user_id: str) -> str | None:
+        """The channel of a person's most recent daily answer."""
+        return self.session.scalar(select(Answer.channel_id).where(
+            Answer.team_id == team_id, Answer.user_id == user_id, Answer.kind == "daily")
+            .order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(1))
+
     def user_answers(self, team_id: str, user_id: str, channel_id: str | None = None
                      ) -> list[tuple[str, bool, str]]:
         """A person's answers as (question id, correct, kind)."""

@@ -104,8 +104,9 @@ class SlackClient:
                          **kwargs)
 
     def click(self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1",
-              ephemeral: bool = True, response_url: str | None = None) -> Reply:
-        """A button click (block_actions)."""
+              ephemeral: bool = True, response_url: str | None = None,
+              home: bool = False) -> Reply:
+        """A button click (block_actions); `home=True` clicks it on the App Home tab."""
         payload: dict[str, Any] = {
             "type": "block_actions", "team": {"id": TEAM_ID, "domain": "virtsec-test"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
@@ -120,6 +121,11 @@ class SlackClient:
         }
         if not ephemeral:
             payload["message"] = {"ts": "1700000000.000001", "text": "x", "blocks": []}
+        if home:  # Home tab: a view container, no channel, no response_url
+            payload["container"] = {"type": "view", "view_id": "V0HOME"}
+            payload["view"] = {"id": "V0HOME", "type": "home", "blocks": []}
+            for key in ("channel", "response_url", "message"):
+                payload.pop(key, None)
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")
 
@@ -195,7 +201,7 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for assistant in assistants:  # no background refresh may outlive the test
-        assert assistant.daily.refresher.wait_idle()
+        assert assistant.wait_idle()
     for engine in engines:
         engine.dispose()
     for server in servers:
