@@ -127,16 +127,16 @@ def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
 def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
             ) -> list[tuple[str, float, int]]:
     """Per concept practised: (concept id, mean retrievability over its questions, seen)."""
-    by_question = {c.question_id: c for c in cards}
-    out = []
-    for concept_id in sorted({q.concepts[0] for q in kb.questions.values()}):
-        questions = [q for q in kb.questions.values() if q.concepts[0] == concept_id]
-        seen = [by_question[q.id] for q in questions if q.id in by_question]
-        if not seen:
-            continue
-        score = sum(retrievability(c, now) for c in seen) / len(questions)
-        out.append((concept_id, score, len(seen)))
-    return out
+    by_concept: dict[str, list[str]] = {}
+    for q in kb.questions.values():
+        by_concept.setdefault(q.concepts[0], []).append(q.id)
+    recall: dict[str, list[float]] = {}
+    for card in cards:
+        question = kb.questions.get(card.question_id)
+        if question is not None:
+            recall.setdefault(question.concepts[0], []).append(retrievability(card, now))
+    return [(concept_id, sum(values) / len(by_concept[concept_id]), len(values))
+            for concept_id, values in sorted(recall.items())]
 
 
 def due_count(cards: Sequence[CardState], now: datetime) -> int:

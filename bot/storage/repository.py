@@ -273,9 +273,14 @@ class Repository:
 
     def cards(self, team_id: str, user_id: str) -> list[CardState]:
         """A person's practice cards."""
-        rows = self.session.scalars(select(ReviewState).where(
-            ReviewState.team_id == team_id, ReviewState.user_id == user_id)).all()
-        return [_card_state(r) for r in rows]
+        rs = ReviewState
+        rows = self.session.execute(select(
+            rs.question_id, rs.state, rs.step, rs.stability, rs.difficulty, rs.due,
+            rs.last_review, rs.first_seen, rs.reviews, rs.lapses).where(
+            rs.team_id == team_id, rs.user_id == user_id)).all()
+        return [CardState(question_id=q, state=st, step=step, stability=stab, difficulty=diff,
+                          due=due, last_review=last, first_seen=first, reviews=n, lapses=lapses)
+                for q, st, step, stab, diff, due, last, first, n, lapses in rows]
 
     def card_for_update(self, team_id: str, user_id: str, question_id: str
                         ) -> ReviewState | None:
@@ -294,10 +299,3 @@ class Repository:
             card.state, card.step, card.stability, card.difficulty)
         row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
         row.reviews, row.lapses = card.reviews, card.lapses
-
-
-def _card_state(row: ReviewState) -> CardState:
-    return CardState(question_id=row.question_id, state=row.state, step=row.step,
-                     stability=row.stability, difficulty=row.difficulty, due=row.due,
-                     last_review=row.last_review, first_seen=row.first_seen,
-                     reviews=row.reviews, lapses=row.lapses)
