@@ -15,6 +15,7 @@ from bot.commands import (
     PostNow,
     Quiz,
     Stats,
+    WeeklyToggle,
 )
 from bot.daily_service import AnswerOutcome, DailyService, LeaderboardResult, StatsResult
 from bot.knowledge_base import Concept, KnowledgeBase
@@ -30,7 +31,7 @@ from bot.services import (
     Study,
 )
 
-DAILY_COMMANDS = (DailyOn, DailyOff, DailyStatus, PostNow, Leaderboard, Stats)
+DAILY_COMMANDS = (DailyOn, DailyOff, DailyStatus, PostNow, Leaderboard, Stats, WeeklyToggle)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ USAGE = """\
 Admins:
 /virtsec daily on HH:MM [Area/City] [weekdays|everyday] [until HH:MM]
 /virtsec daily off | daily   stop, or show the daily question's schedule
+/virtsec weekly on|off       the Monday team report in this channel (on by default)
 /virtsec post                post a question in this channel now
 /virtsec reload              reload the knowledge base"""
 
@@ -111,6 +112,14 @@ class DailyStatus(Command):
 
 
 @dataclass(frozen=True)
+class WeeklyToggle(Command):
+    """Turn the channel's Monday report on or off."""
+
+    admin = True
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class PostNow(Command):
     """Post a question in the channel now."""
 
@@ -152,6 +161,8 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
         return Leaderboard(period)
     if head == "daily":
         return _daily(rest, default_timezone)
+    if head == "weekly" and len(rest) == 1 and rest[0].lower() in ("on", "off"):
+        return WeeklyToggle(rest[0].lower() == "on")
     return Lookup(" ".join(words))
 
 

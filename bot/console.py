@@ -29,6 +29,7 @@ from bot.services import (
     TipResult,
     TopicList,
 )
+from bot.weekly import WeeklyReportView
 
 WIDTH = 78
 LETTERS = "ABCDE"
@@ -230,6 +231,20 @@ class ConsoleChannel:
     def post_reveal(self, reveal: Reveal) -> None:
         """Print the answer."""
         self.out.write(render_reveal(reveal) + "\n\n")
+
+    def post_report(self, report: WeeklyReportView) -> str:
+        """Print the Monday report."""
+        lines = [f"*** Weekly report, week of {report.week_start:%d %b %Y} ***"]
+        lines += [f"  {r.rank}. {r.user_id}: {r.points}" for r in report.top]
+        lines += [f"  Most improved: {u} +{gain}" for u, gain in report.improved]
+        lines += [f"  Missed most: {c.title} ({wrong}/{n} wrong)" for c, wrong, n in report.missed]
+        if report.hardest is not None:
+            q, right, n = report.hardest
+            lines.append(f"  Hardest: {q.prompt} ({right}/{n} right) Answer: {q.answer}")
+        lines.append(f"  {report.participants} people, {report.answers} answers, "
+                     f"{report.questions} questions")
+        self.out.write("\n".join(lines) + "\n\n")
+        return f"console-report-{report.week_start}"
 
 
 class ConsoleSession:

@@ -13,20 +13,30 @@ import time
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import daily
-from bot.commands import Command, DailyOff, DailyOn, DailyStatus, Leaderboard, PostNow, Stats
+from bot.commands import (
+    Command,
+    DailyOff,
+    DailyOn,
+    DailyStatus,
+    Leaderboard,
+    PostNow,
+    Stats,
+    WeeklyToggle,
+)
 from bot.knowledge_base import Concept, Question
 from bot.services import Caller, Notice, Study
 from bot.storage import answers as answers_sql
 from bot.storage.db import core_transaction
 from bot.storage.repository import Repository
 from bot.storage.tables import DailyPost
+from bot.weekly import WeeklyReportView, build_report
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
@@ -72,6 +82,9 @@ class Channel(Protocol):
 
     def post_reveal(self, reveal: Reveal) -> None:
         """Reply to the question with the answer and how people did."""
+
+    def post_report(self, report: WeeklyReportView) -> str:
+        """Post the Monday team report; returns the message id."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,7 @@ class TickReport:
     posted: list[tuple[str, str, int]] = field(default_factory=list)  # team, channel, post
     closed: list[int] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)  # channels that got a weekly report
 
 
 class Coalescer(Generic[K]):
@@ -197,6 +211,8 @@ class DailyService:
             return self.leaderboard(caller, command.period)
         if isinstance(command, Stats):
             return self.stats(caller)
+        if isinstance(command, WeeklyToggle):
+            return self.weekly_toggle(caller, command.enabled)
         raise TypeError(f"not a daily command: {command!r}")
 
     def subscribe(self, caller: Caller, command: DailyOn) -> Notice:
@@ -229,6 +245,17 @@ class DailyService:
             sub.enabled = False
             sub.updated_at = self.clock()
         return Notice("Daily question off for this channel. Scores are kept.")
+
+    def weekly_toggle(self, caller: Caller, enabled: bool) -> Notice:
+        """Turn the Monday report of this channel on or off."""
+        with self.sessions.begin() as session:
+            sub = Repository(session).subscription(caller.team_id, caller.channel_id)
+            if sub is None or not sub.enabled:
+                return Notice("The weekly report comes with the daily question: start it "
+                              "with `/virtsec daily on 09:00 Europe/Berlin`.")
+            sub.weekly_report = enabled
+        return Notice("Weekly team report on: every Monday at the daily question's time."
+                      if enabled else "Weekly team report off for this channel.")
 
     def status(self, caller: Caller) -> Notice:
         """This channel's schedule and next post time."""
@@ -270,10 +297,12 @@ class DailyService:
         report = TickReport()
         now = self.clock()
         with self.sessions.begin() as session:
-            subs = [(s.team_id, s.channel_id, s.post_time, s.timezone, s.days, s.close_time)
-                    for s in Repository(session).enabled_subscriptions()]
-        for team_id, channel_id, post_time, zone, days, close_time in subs:
+            subs = [(s.team_id, s.channel_id, s.post_time, s.timezone, s.days, s.close_time,
+                     s.weekly_report) for s in Repository(session).enabled_subscriptions()]
+        for team_id, channel_id, post_time, zone, days, close_time, weekly in subs:
             try:
+                if weekly:
+                    self._weekly(team_id, channel_id, post_time, zone, now, report)
                 self._close_expired(team_id, channel_id, close_time, zone, now, report)
                 due = daily.due_date(now, post_time, zone, days)
                 if due is None:
@@ -285,6 +314,52 @@ class DailyService:
                 logger.exception("daily question for %s/%s failed", team_id, channel_id)
                 report.failed.append(channel_id)
         return report
+
+    def _weekly(self, team_id: str, channel_id: str, post_time: str, zone: str,
+                now: datetime, report: TickReport) -> None:
+        """On Monday at the posting time, report on the week before (once)."""
+        local = now.astimezone(ZoneInfo(zone))
+        if local.weekday() != 0 or daily.due_date(now, post_time, zone, "weekdays") is None:
+            return
+        week_start = local.date() - timedelta(days=7)
+        token = uuid.uuid4().hex
+        with self.sessions.begin() as session:
+            repo = Repository(session)
+            row = repo.report(team_id, channel_id, week_start)
+            if row is not None:
+                if row.status != "claimed" or now - _aware(row.claimed_at) < daily.CLAIM_LEASE:
+                    return
+                if not repo.retake_report(row.id, row.claim_token, token, now):
+                    return
+                report_id = row.id
+            else:
+                claimed = repo.claim_report(team_id, channel_id, week_start, token, now)
+                if claimed is None:
+                    return
+                report_id = claimed.id
+            end = week_start + timedelta(days=7)
+            view = build_report(
+                self.study.kb, team_id, channel_id, week_start,
+                repo.all_period_points(team_id, channel_id, "week", week_start),
+                dict(repo.all_period_points(team_id, channel_id, "week",
+                                            week_start - timedelta(days=7))),
+                repo.week_answers(team_id, channel_id, week_start, end),
+                repo.posts_between(team_id, channel_id, week_start, end))
+        if view.questions == 0:  # a quiet week: nothing to report, and nothing to retry
+            with self.sessions.begin() as session:
+                Repository(session).mark_report(report_id, token, None, "posted")
+            return
+        try:
+            ts = self.channel.post_report(view)
+        except Exception:
+            logger.exception("weekly report for %s failed; the next tick retries", channel_id)
+            with self.sessions.begin() as session:
+                Repository(session).mark_report(report_id, token, None, "claimed",
+                                                now - daily.CLAIM_LEASE)
+            return
+        with self.sessions.begin() as session:
+            Repository(session).mark_report(report_id, token, ts, "posted")
+        report.reports.append(channel_id)
 
     def _close_expired(self, team_id: str, channel_id: str, close_time: str | None, zone: str,
                        now: datetime, report: TickReport) -> None:

@@ -37,6 +37,7 @@ from bot.services import (
     TipResult,
     TopicList,
 )
+from bot.weekly import WeeklyReportView
 
 MAX_BLOCKS = 50
 MAX_ECHO = 200
@@ -410,6 +411,33 @@ def render(response: object) -> Rendered:
     if isinstance(response, Notice):
         return render_notice(response)
     raise TypeError(f"no renderer for {type(response).__name__}")
+
+
+def render_weekly_report(report: WeeklyReportView) -> Rendered:
+    """The Monday post: top scorers, most improved, what the team missed, the hardest one."""
+    title = f"Weekly report — week of {report.week_start:%d %b %Y}"
+    blocks: list[Block] = [_header(title)]
+    medals = {1: ":first_place_medal:", 2: ":second_place_medal:", 3: ":third_place_medal:"}
+    if report.top:
+        blocks.append(_section("*Top scorers*\n" + "\n".join(
+            f"{medals.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points}"
+            for r in report.top)))
+    if report.improved:
+        blocks.append(_section("*Most improved*\n" + "\n".join(
+            f":chart_with_upwards_trend: <@{escape(u)}> +{gain}" for u, gain in report.improved)))
+    if report.missed:
+        blocks.append(_section("*What the team missed most*\n" + "\n".join(
+            f"• {escape(c.title)}: {wrong} of {n} answers wrong" for c, wrong, n in report.missed)))
+        blocks.append(ActionsBlock(elements=_concept_buttons(c for c, _w, _n in report.missed)))
+    if report.hardest is not None:
+        q, right, n = report.hardest
+        answer = f"{LETTERS[q.answer_index]}. {q.answer}"
+        blocks.append(_section(f"*Hardest question* ({right} of {n} right)\n{escape(q.prompt)}"
+                               f"\n*Answer:* {escape(answer)}"))
+    blocks.append(_context(f"{report.participants} people answered {report.answers} times "
+                           f"across {report.questions} questions · `/virtsec weekly off` to "
+                           "stop these reports"))
+    return _finish(f"{title}: {report.participants} people, {report.answers} answers", blocks)
 
 
 HOME_PRACTICE = "home_practice"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.daily_service import PostView, Reveal
-from handlers.blocks import render_daily_question, render_reveal
+from bot.weekly import WeeklyReportView
+from handlers.blocks import render_daily_question, render_reveal, render_weekly_report
 
 
 class SlackChannel:
@@ -33,3 +34,10 @@ class SlackChannel:
         text, blocks = render_reveal(reveal)
         self.client.chat_postMessage(channel=reveal.post.channel_id,
                                      thread_ts=reveal.post.ts, text=text, blocks=blocks)
+
+    def post_report(self, report: WeeklyReportView) -> str:
+        """The Monday team report."""
+        text, blocks = render_weekly_report(report)
+        response = self.client.chat_postMessage(channel=report.channel_id, text=text,
+                                                blocks=blocks)
+        return str(response["ts"])

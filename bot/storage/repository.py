@@ -19,6 +19,7 @@ from bot.storage.tables import (
     ReviewState,
     Score,
     Subscription,
+    WeeklyReport,
 )
 
 
@@ -253,6 +254,67 @@ class Repository:
             PeriodScore.team_id == team_id, PeriodScore.channel_id == channel_id,
             PeriodScore.period == period, PeriodScore.start == start,
             PeriodScore.points > points)) or 0)
+
+    def week_answers(self, team_id: str, channel_id: str, start: date, end: date
+                     ) -> list[tuple[str, str, bool, int]]:
+        """Daily answers dated in [start, end): (user, question, right, post)."""
+        rows = self.session.execute(select(
+            Answer.user_id, Answer.question_id, Answer.correct, Answer.post_id).where(
+            Answer.team_id == team_id, Answer.channel_id == channel_id, Answer.kind == "daily",
+            Answer.local_date >= start, Answer.local_date < end)).all()
+        return [(u, q, bool(c), int(p or 0)) for u, q, c, p in rows]
+
+    def posts_between(self, team_id: str, channel_id: str, start: date, end: date) -> int:
+        """How many questions were posted with dates in [start, end)."""
+        return int(self.session.scalar(select(func.count()).select_from(DailyPost).where(
+            DailyPost.team_id == team_id, DailyPost.channel_id == channel_id,
+            DailyPost.status != "claimed", DailyPost.local_date >= start,
+            DailyPost.local_date < end)) or 0)
+
+    def all_period_points(self, team_id: str, channel_id: str, period: str, start: date
+                          ) -> list[tuple[str, int]]:
+        """Everyone's points in a week or month, highest first."""
+        rows = self.session.execute(select(PeriodScore.user_id, PeriodScore.points).where(
+            PeriodScore.team_id == team_id, PeriodScore.channel_id == channel_id,
+            PeriodScore.period == period, PeriodScore.start == start)
+            .order_by(PeriodScore.points.desc(), PeriodScore.user_id)).all()
+        return [(u, int(p)) for u, p in rows]
+
+    def claim_report(self, team_id: str, channel_id: str, week_start: date, token: str,
+                     now: datetime) -> WeeklyReport | None:
+        """Claim a week's report; None when another process has it."""
+        stmt = _insert(self.session, WeeklyReport).values(
+            team_id=team_id, channel_id=channel_id, week_start=week_start, status="claimed",
+            claim_token=token, claimed_at=now,
+        ).on_conflict_do_nothing(index_elements=["team_id", "channel_id", "week_start"]) \
+            .returning(WeeklyReport.id)
+        report_id = self.session.execute(stmt).scalar_one_or_none()
+        return None if report_id is None else self.session.get(WeeklyReport, report_id)
+
+    def report(self, team_id: str, channel_id: str, week_start: date) -> WeeklyReport | None:
+        """A week's report row."""
+        return self.session.scalar(select(WeeklyReport).where(
+            WeeklyReport.team_id == team_id, WeeklyReport.channel_id == channel_id,
+            WeeklyReport.week_start == week_start))
+
+    def mark_report(self, report_id: int, token: str, ts: str | None, status: str,
+                    claimed_at: datetime | None = None) -> bool:
+        """Record the outcome of a claimed report (posted, or released for a retry)."""
+        values: dict[str, Any] = {"status": status, "message_ts": ts}
+        if claimed_at is not None:
+            values["claimed_at"] = claimed_at
+        result = self.session.execute(update(WeeklyReport).where(
+            WeeklyReport.id == report_id, WeeklyReport.claim_token == token).values(**values))
+        return bool(_rowcount(result) == 1)
+
+    def retake_report(self, report_id: int, old_token: str, new_token: str,
+                      now: datetime) -> bool:
+        """Take over a stale report claim."""
+        result = self.session.execute(update(WeeklyReport).where(
+            WeeklyReport.id == report_id, WeeklyReport.status == "claimed",
+            WeeklyReport.claim_token == old_token).values(claim_token=new_token,
+                                                         claimed_at=now))
+        return bool(_rowcount(result) == 1)
 
     def latest_daily_channel(self, team_id: str, user_id: str) -> str | None:
         """The channel of a person's most recent daily answer."""

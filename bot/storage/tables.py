@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +39,8 @@ class Subscription(Base):
     days: Mapped[str] = mapped_column(String(16))  # weekdays | everyday
     close_time: Mapped[str | None] = mapped_column(String(5), default=None)  # HH:MM or none
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekly_report: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                server_default=text("true"))
     created_by: Mapped[str] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -157,3 +160,19 @@ class ReviewState(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reviews: Mapped[int] = mapped_column(Integer, default=0)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WeeklyReport(Base):
+    """A channel's Monday report; the row is claimed before the report is posted."""
+
+    __tablename__ = "weekly_reports"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    week_start: Mapped[date] = mapped_column(Date)  # the Monday of the week reported on
+    status: Mapped[str] = mapped_column(String(16))  # claimed | posted
+    claim_token: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message_ts: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.daily_service import PostView, Reveal
+from bot.weekly import WeeklyReportView
 
 
 @dataclass
@@ -15,6 +16,7 @@ class RecordingChannel:
     posts: list[PostView] = field(default_factory=list)
     updates: list[tuple[PostView, Reveal | None]] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
+    reports: list[WeeklyReportView] = field(default_factory=list)
     fail_posts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,3 +38,9 @@ class RecordingChannel:
         """Record a reveal."""
         with self._lock:
             self.reveals.append(reveal)
+
+    def post_report(self, report: WeeklyReportView) -> str:
+        """Record a weekly report."""
+        with self._lock:
+            self.reports.append(report)
+            return f"1800000000.{len(self.reports):06d}"

@@ -1,0 +1,135 @@
+"""The Monday team report: content on a seeded database, once per week, can be turned off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.commands import DailyOn, WeeklyToggle
+from bot.daily_service import DailyService
+from bot.knowledge_base import KnowledgeBase
+from bot.services import Caller, Study
+from bot.storage.repository import Repository
+from tests.fakes.recording_channel import RecordingChannel
+
+TEAM, CHANNEL = "T1", "C1"
+ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def setup(sessions: sessionmaker[Session], kb: KnowledgeBase
+          ) -> Iterator[tuple[DailyService, RecordingChannel, Clock]]:
+    clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # a Monday
+    channel = RecordingChannel()
+    service = DailyService(sessions, Study(lambda: kb), channel, clock=clock,
+                           refresh_interval=0.05)
+    service.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
+    yield service, channel, clock
+    assert service.refresher.wait_idle()
+
+
+def answer_week(service: DailyService, clock: Clock, monday: int,
+                plan: dict[str, list[bool | None]], team: str = TEAM,
+                channel_id: str = CHANNEL) -> None:
+    """Five weekdays from 2026-01-<monday>: plan[user][day] right/wrong/None (no answer)."""
+    for day in range(5):
+        clock.now = datetime(2026, 1, monday + day, 9, 0, tzinfo=UTC)
+        service.tick()
+        post_id = service.open_post_id(team, channel_id)
+        assert post_id is not None
+        with service.sessions.begin() as session:
+            db_post = Repository(session).post(post_id)
+            assert db_post is not None
+            question = service.study.kb.questions[db_post.question_id]
+        for user, answers in plan.items():
+            good = answers[day]
+            if good is None:
+                continue
+            choice = question.answer_index if good else (question.answer_index + 1) % len(
+                question.choices)
+            service.answer(team, user, f"{post_id}:{choice}")
+
+
+def test_monday_report_has_top_improved_missed_hardest_and_participation(
+        setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
+    service, channel, clock = setup
+    answer_week(service, clock, 5, {"UA": [True, False, False, False, False],
+                                             "UB": [True, True, True, True, True]})
+    answer_week(service, clock, 12, {"UA": [True, True, True, True, False],
+                                              "UB": [True, True, False, False, False],
+                                              "UC": [False, False, False, False, None]})
+    clock.now = datetime(2026, 1, 19, 9, 0, tzinfo=UTC)  # Monday: report on the 12th-16th
+    report = service.tick()
+    assert report.reports == [CHANNEL]
+    week = channel.reports[-1]
+    assert str(week.week_start) == "2026-01-12"
+    assert [(r.rank, r.user_id, r.points) for r in week.top] == [(1, "UA", 4), (2, "UB", 2)]
+    assert week.improved == (("UA", 3),)  # UA: 1 -> 4; UB went down
+    assert (week.participants, week.answers, week.questions) == (3, 14, 5)
+    assert week.missed and week.missed[0][1] >= 1
+    assert week.hardest is not None and week.hardest[1] <= 1
+
+
+def test_the_report_is_posted_once_even_when_ticks_repeat(
+        setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
+    service, channel, clock = setup
+    answer_week(service, clock, 5, {"UA": [True] * 5})
+    clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    service.tick()
+    for minutes in range(1, 4):
+        clock.now = datetime(2026, 1, 12, 9, minutes, tzinfo=UTC)
+        service.tick()
+    assert len(channel.reports) == 1
+
+
+def test_a_quiet_week_posts_nothing(setup: tuple[DailyService, RecordingChannel, Clock]
+                                    ) -> None:
+    service, channel, clock = setup
+    clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    service.unsubscribe(ADMIN)  # no questions the week before
+    service.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
+    service.tick()
+    assert channel.reports == []
+
+
+def test_admins_can_turn_the_report_off(setup: tuple[DailyService, RecordingChannel, Clock]
+                                        ) -> None:
+    service, channel, clock = setup
+    answer_week(service, clock, 5, {"UA": [True] * 5})
+    assert "off" in service.execute(WeeklyToggle(False), ADMIN).text  # type: ignore[union-attr]
+    clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    service.tick()
+    assert channel.reports == []
+    service.execute(WeeklyToggle(True), ADMIN)
+    clock.now = datetime(2026, 1, 12, 9, 5, tzinfo=UTC)
+    service.tick()
+    assert len(channel.reports) == 1
+
+
+def test_a_failed_report_is_retried(setup: tuple[DailyService, RecordingChannel, Clock]
+                                    ) -> None:
+    service, channel, clock = setup
+    answer_week(service, clock, 5, {"UA": [True] * 5})
+    original = channel.post_report
+
+    def broken(report: object) -> str:
+        raise ConnectionError("slack down")
+
+    channel.post_report = broken  # type: ignore[method-assign]
+    clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    service.tick()
+    channel.post_report = original  # type: ignore[method-assign]
+    clock.now = datetime(2026, 1, 12, 9, 1, tzinfo=UTC)
+    service.tick()
+    assert len(channel.reports) == 1

@@ -1,0 +1,42 @@
+"""The Monday report as Slack shows it: valid blocks, buttons to the concepts missed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.commands import DailyOn
+from bot.daily_service import DailyService
+from bot.services import Caller, Study
+from bot.storage.db import session_factory
+from handlers.slack_channel import SlackChannel
+from tests.bot.test_weekly import Clock, answer_week
+from tests.fakes.slack_api import FakeSlack
+from tests.handlers.conftest import validate_blocks
+
+
+def test_weekly_report_blocks(engine: Engine, study: Study) -> None:
+    with FakeSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.base_url)
+        clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        channel = SlackChannel(client)
+        service = DailyService(session_factory(engine), study, channel, clock=clock,
+                               refresh_interval=0.05)
+        service.subscribe(Caller("T0TEST", "UADMIN", "C1", is_admin=True),
+                          DailyOn(time(9, 0), "UTC", "weekdays"))
+        answer_week(service, clock, 5, {"UA": [True, False, True, False, True],
+                                        "UB": [False, False, True, True, False]},
+                    team="T0TEST", channel_id="C1")
+        clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+        assert service.tick().reports == ["C1"]
+        assert service.refresher.wait_idle()
+        report = next(c for c in slack.calls_to("chat.postMessage")
+                      if c.args["text"].startswith("Weekly report"))
+        validate_blocks(report.args["blocks"])
+        flat = json.dumps(report.args["blocks"])
+        assert "Top scorers" in flat and "What the team missed most" in flat
+        assert "concept_open" in flat and "Hardest question" in flat
+        assert "2 people answered 10 times across 5 questions" in flat
