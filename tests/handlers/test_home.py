@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bot.services import Study
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SlackClient, validate_blocks
@@ -36,8 +38,8 @@ def test_a_new_user_gets_a_sensible_home(serve: Serve, fake_slack: FakeSlack) ->
 
 
 def test_an_active_user_sees_streak_accuracy_board_and_next_question(
-        serve: Serve, fake_slack: FakeSlack) -> None:
-    client = serve()
+        serve: Serve, fake_slack: FakeSlack, engine: Engine) -> None:
+    client = serve(engine=engine)
     fake_slack.set_user("UADMIN", is_admin=True, tz="UTC")
     client.command("daily on 09:00 UTC everyday", user="UADMIN")
     client.command("post", user="UADMIN")
@@ -53,8 +55,9 @@ def test_an_active_user_sees_streak_accuracy_board_and_next_question(
     assert "Next daily question:" in text
 
 
-def test_practice_on_the_home_tab(serve: Serve, fake_slack: FakeSlack, study: Study) -> None:
-    client = serve()
+def test_practice_on_the_home_tab(serve: Serve, fake_slack: FakeSlack, study: Study,
+                                  engine: Engine) -> None:
+    client = serve(engine=engine)
     client.click("home_practice", "*", user="U2", home=True)
     view = published(fake_slack, 1)
     answers = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
