@@ -27,7 +27,6 @@ import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
 import queue as queue_module  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -43,16 +42,13 @@ from slack_sdk.signature import SignatureVerifier  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import free_port  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def signed_bodies() -> list[tuple[bytes, dict[str, str]]]:

@@ -24,7 +24,6 @@ import os  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, text  # noqa: E402
 
+from benchmarks.common import pct, postgres_schema, postgres_url  # noqa: E402
 from bot import knowledge_base  # noqa: E402
 from bot.assistant import Assistant  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
@@ -47,9 +47,6 @@ TEAM, CHANNEL, VETERAN = "T0TEST", "CPRACTICE", "UVETERAN"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def load(engine: Engine, users: int) -> None:
@@ -176,25 +173,12 @@ def main() -> None:
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='virtsec-bench-')}/p.db")
     run("SQLite (WAL)", engine, args.users)
     engine.dispose()
-    pg = os.environ.get("VIRTSEC_BENCH_POSTGRES_URL") or os.environ.get(
-        "VIRTSEC_TEST_POSTGRES_URL")
+    pg = postgres_url()
     if not pg:
         print("\nPostgreSQL: skipped (set VIRTSEC_BENCH_POSTGRES_URL)")
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in pg else "?"
-        engine = make_engine(f"{pg}{sep}options=-csearch_path%3D{schema}")
+    with postgres_schema(pg) as (_url, engine):
         run("PostgreSQL", engine, args.users)
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,6 @@ import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
+from benchmarks.common import free_port, pct, postgres_schema, postgres_url  # noqa: E402
 from bot import knowledge_base  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
 from bot.services import Caller, Study  # noqa: E402
@@ -57,9 +57,6 @@ SECRET = "bench-signing-secret"
 BIN = Path(sys.executable).parent
 
 
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
@@ -179,10 +176,6 @@ def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dic
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def click_load(port: int, post_id: int, users: int, seconds: float, concurrency: int,
@@ -324,26 +317,12 @@ def main() -> None:
     engine = make_engine(sqlite_url)
     run("SQLite (WAL)", sqlite_url, engine, args)
     engine.dispose()
-    pg = os.environ.get("VIRTSEC_BENCH_POSTGRES_URL") or os.environ.get(
-        "VIRTSEC_TEST_POSTGRES_URL")
+    pg = postgres_url()
     if not pg:
         print("\nPostgreSQL: skipped (set VIRTSEC_BENCH_POSTGRES_URL)")
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        engine = make_engine(pg, connect_args={"options": f"-csearch_path={schema}"})
-        sep = "&" if "?" in pg else "?"
-        url = f"{pg}{sep}options=-csearch_path%3D{schema}"
+    with postgres_schema(pg) as (url, engine):
         run("PostgreSQL", url, engine, args)
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 if __name__ == "__main__":
     main()

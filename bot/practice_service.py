@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import practice
 from bot.knowledge_base import Concept
 from bot.services import Caller, Notice, PracticeOutcome, PracticeQuestion, Study
-from bot.storage.repository import Repository
+from bot.storage.repository import Repository, card_state
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,7 @@ class PracticeService:
             repo.add_practice_answer(caller.team_id, caller.channel_id, caller.user_id,
                                      question_id, chosen, outcome.correct, now.date(), now)
             row = repo.card_for_update(caller.team_id, caller.user_id, question_id)
-            before = None
-            if row is not None:
-                before = next(c for c in repo.cards(caller.team_id, caller.user_id)
-                              if c.question_id == question_id)
+            before = card_state(row) if row is not None else None
             repo.save_card(caller.team_id, caller.user_id,
                            practice.review(before, question_id, outcome.correct, now), row)
         return outcome

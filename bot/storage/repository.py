@@ -146,17 +146,6 @@ class Repository:
 
     # -- answers
 
-    def add_daily_answer(self, post: DailyPost, user_id: str, choice: int, correct: bool,
-                         now: datetime) -> bool:
-        """Record a person's answer to a post; False when they had answered already."""
-        stmt = _insert(self.session, Answer).values(
-            team_id=post.team_id, channel_id=post.channel_id, user_id=user_id, kind="daily",
-            post_id=post.id, question_id=post.question_id, choice=choice, correct=correct,
-            local_date=post.local_date, answered_at=now,
-        ).on_conflict_do_nothing(index_elements=["post_id", "user_id"]).returning(Answer.id)
-        # no counter on the post row: every answer would queue on that one row's lock
-        return self.session.execute(stmt).scalar_one_or_none() is not None
-
     def add_practice_answer(self, team_id: str, channel_id: str, user_id: str,
                             question_id: str, choice: int, correct: bool, today: date,
                             now: datetime) -> None:
@@ -165,11 +154,6 @@ class Repository:
                                 kind="practice", post_id=None, question_id=question_id,
                                 choice=choice, correct=correct, local_date=today,
                                 answered_at=now))
-
-    def answer_of(self, post_id: int, user_id: str) -> Answer | None:
-        """A person's answer to a post."""
-        return self.session.scalar(select(Answer).where(Answer.post_id == post_id,
-                                                        Answer.user_id == user_id))
 
     def choice_counts(self, post_id: int) -> dict[int, int]:
         """Answers per choice."""
@@ -190,18 +174,6 @@ class Repository:
 
     # -- scores
 
-    def score_for_update(self, team_id: str, channel_id: str, user_id: str) -> Score:
-        """A person's running totals in a channel, locked for this unit of work."""
-        self.session.execute(_insert(self.session, Score).values(
-            team_id=team_id, channel_id=channel_id, user_id=user_id, points=0, answered=0,
-            correct=0, current_streak=0, best_streak=0,
-        ).on_conflict_do_nothing(index_elements=["team_id", "channel_id", "user_id"]))
-        score = self.session.scalar(select(Score).where(
-            Score.team_id == team_id, Score.channel_id == channel_id,
-            Score.user_id == user_id).with_for_update())
-        assert score is not None
-        return score
-
     def score(self, team_id: str, channel_id: str, user_id: str) -> Score | None:
         """A person's running totals in a channel."""
         return self.session.scalar(select(Score).where(
@@ -219,16 +191,6 @@ class Repository:
         return int(self.session.scalar(select(func.count()).select_from(Score).where(
             Score.team_id == team_id, Score.channel_id == channel_id,
             Score.points > points)) or 0)
-
-    def add_period_point(self, team_id: str, channel_id: str, user_id: str, period: str,
-                         start: date) -> None:
-        """One more point for a person in a week or month."""
-        stmt = _insert(self.session, PeriodScore).values(
-            team_id=team_id, channel_id=channel_id, user_id=user_id, period=period,
-            start=start, points=1)
-        self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["team_id", "channel_id", "period", "start", "user_id"],
-            set_={"points": PeriodScore.points + 1}))
 
     def top_period_scores(self, team_id: str, channel_id: str, period: str, start: date,
                           limit: int) -> list[tuple[str, int]]:
@@ -361,3 +323,11 @@ class Repository:
             card.state, card.step, card.stability, card.difficulty)
         row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
         row.reviews, row.lapses = card.reviews, card.lapses
+
+
+def card_state(row: ReviewState) -> CardState:
+    """A stored card as the scheduler's value."""
+    return CardState(question_id=row.question_id, state=row.state, step=row.step,
+                     stability=row.stability, difficulty=row.difficulty, due=row.due,
+                     last_review=row.last_review, first_seen=row.first_seen,
+                     reviews=row.reviews, lapses=row.lapses)

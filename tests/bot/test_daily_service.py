@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy import func, select
@@ -17,23 +17,12 @@ from bot.practice_service import PracticeService
 from bot.services import Caller, Notice, Study
 from bot.storage.repository import Repository
 from bot.storage.tables import Answer, DailyPost
+from tests.fakes.clock import Clock
 from tests.fakes.recording_channel import RecordingChannel
 
 TEAM, CHANNEL = "T1", "C1"
 ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture

@@ -11,17 +11,11 @@ from bot import practice
 from bot.knowledge_base import KnowledgeBase
 from bot.practice_service import PracticeService
 from bot.services import Caller, Notice, PracticeQuestion, Study
+from tests.fakes.clock import Clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ME = Caller("T1", "U1", "C1")
 
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_intervals_grow_with_each_success() -> None:

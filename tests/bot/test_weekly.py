@@ -13,18 +13,12 @@ from bot.daily_service import DailyService
 from bot.knowledge_base import KnowledgeBase
 from bot.services import Caller, Study
 from bot.storage.repository import Repository
+from tests.fakes.clock import Clock
 from tests.fakes.recording_channel import RecordingChannel
 
 TEAM, CHANNEL = "T1", "C1"
 ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

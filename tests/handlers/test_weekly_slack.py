@@ -13,7 +13,8 @@ from bot.daily_service import DailyService
 from bot.services import Caller, Study
 from bot.storage.db import session_factory
 from handlers.slack_channel import SlackChannel
-from tests.bot.test_weekly import Clock, answer_week
+from tests.bot.test_weekly import answer_week
+from tests.fakes.clock import Clock
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import validate_blocks
 
