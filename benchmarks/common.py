@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -49,3 +51,41 @@ def postgres_schema(url: str) -> Iterator[tuple[str, Engine]]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _sqlite_value(value: Any) -> Any:
+    """Values as SQLAlchemy stores them in SQLite (dates as text, booleans as 0/1)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def bulk_insert(engine: Engine, table: str, columns: Sequence[str],
+                rows: Iterable[tuple[Any, ...]]) -> None:
+    """Load many rows fast: COPY on PostgreSQL, batched executemany on SQLite."""
+    names = ", ".join(columns)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+            cur.execute("BEGIN")
+            batch: list[tuple[Any, ...]] = []
+            for row in rows:
+                batch.append(tuple(_sqlite_value(v) for v in row))
+                if len(batch) >= 50_000:
+                    cur.executemany(sql, batch)
+                    batch.clear()
+            cur.executemany(sql, batch)
+            cur.execute("COMMIT")
+        raw.commit()
+    finally:
+        raw.close()

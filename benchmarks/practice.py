@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, text  # noqa: E402
 
-from benchmarks.common import pct, postgres_schema, postgres_url  # noqa: E402
+from benchmarks.common import bulk_insert, pct, postgres_schema, postgres_url  # noqa: E402
 from bot import knowledge_base  # noqa: E402
 from bot.assistant import Assistant  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
@@ -54,8 +54,8 @@ def load(engine: Engine, users: int) -> None:
     rng = random.Random(9)
     kb = knowledge_base.load()
     qids = sorted(kb.questions)
-    columns = ("team_id, user_id, question_id, state, step, stability, difficulty, due, "
-               "last_review, first_seen, reviews, lapses")
+    columns = ("team_id", "user_id", "question_id", "state", "step", "stability", "difficulty",
+               "due", "last_review", "first_seen", "reviews", "lapses")
 
     def cards() -> Any:
         for u in [*range(users), -1]:
@@ -67,28 +67,7 @@ def load(engine: Engine, users: int) -> None:
                 yield (TEAM, user, q, 2, None, stability, rng.uniform(1, 10), due, reviewed,
                        reviewed - timedelta(days=30), rng.randint(1, 12), rng.randint(0, 3))
 
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if engine.dialect.name == "postgresql":
-            with cur.copy(f"COPY review_states ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in cards():
-                    copy.write_row(row)
-        else:
-            sql = f"INSERT INTO review_states ({columns}) VALUES ({','.join('?' * 12)})"
-            cur.execute("BEGIN")
-            batch: list[tuple[Any, ...]] = []
-            for row in cards():
-                batch.append((*row[:7], *(d.strftime("%Y-%m-%d %H:%M:%S.%f")
-                                          for d in row[7:10]), *row[10:]))
-                if len(batch) >= 50_000:
-                    cur.executemany(sql, batch)
-                    batch.clear()
-            cur.executemany(sql, batch)
-            cur.execute("COMMIT")
-        raw.commit()
-    finally:
-        raw.close()
+    bulk_insert(engine, "review_states", columns, cards())
     first = (NOW - timedelta(days=730)).date()
     with engine.begin() as conn:
         conn.execute(text(

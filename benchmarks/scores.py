@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from benchmarks.common import free_port, pct, postgres_schema, postgres_url  # noqa: E402
+from benchmarks.common import bulk_insert, free_port, pct, postgres_schema, postgres_url  # noqa: E402
 from bot import knowledge_base  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
 from bot.services import Caller, Study  # noqa: E402
@@ -110,30 +110,9 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                        right if correct else (right + 1) % 4, correct, day,
                        datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC))
 
-    columns = ("team_id, channel_id, user_id, kind, post_id, question_id, choice, correct, "
-               "local_date, answered_at")
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if engine.dialect.name == "postgresql":
-            with cur.copy(f"COPY answers ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in rows():
-                    copy.write_row(row)
-        else:
-            batch: list[tuple[Any, ...]] = []
-            sql = f"INSERT INTO answers ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?)"
-            cur.execute("BEGIN")
-            for row in rows():
-                stamp = row[9].strftime("%Y-%m-%d %H:%M:%S.%f")
-                batch.append((*row[:7], int(row[7]), row[8].isoformat(), stamp))
-                if len(batch) >= 50_000:
-                    cur.executemany(sql, batch)
-                    batch.clear()
-            cur.executemany(sql, batch)
-            cur.execute("COMMIT")
-        raw.commit()
-    finally:
-        raw.close()
+    columns = ("team_id", "channel_id", "user_id", "kind", "post_id", "question_id", "choice",
+               "correct", "local_date", "answered_at")
+    bulk_insert(engine, "answers", columns, rows())
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO scores (team_id, channel_id, user_id, points, answered, "
                           "correct, current_streak, best_streak, streak_post_id) VALUES "
