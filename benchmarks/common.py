@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -89,3 +91,21 @@ def bulk_insert(engine: Engine, table: str, columns: Sequence[str],
         raw.commit()
     finally:
         raw.close()
+
+
+def post_timed(conn: http.client.HTTPConnection, port: int, body: str | bytes,
+               headers: dict[str, str]) -> tuple[http.client.HTTPConnection, bool, float]:
+    """POST to /slack/events on a keep-alive connection: (connection to reuse, 200?, seconds).
+
+    A failed request closes the connection and returns a fresh one.
+    """
+    t0 = time.perf_counter()
+    try:
+        conn.request("POST", "/slack/events", body=body, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        return conn, resp.status == 200, time.perf_counter() - t0
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return (http.client.HTTPConnection("127.0.0.1", port, timeout=10), False,
+                time.perf_counter() - t0)

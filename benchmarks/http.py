@@ -42,7 +42,7 @@ from slack_sdk.signature import SignatureVerifier  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import free_port  # noqa: E402
+from benchmarks.common import free_port, post_timed  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -79,18 +79,9 @@ def _worker(port: int, seconds: float, bodies: list[tuple[bytes, dict[str, str]]
     while time.monotonic() < deadline:
         body, headers = bodies[i % len(bodies)]
         i += 1
-        t0 = time.perf_counter()
-        try:
-            conn.request("POST", "/slack/events", body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            ok = resp.status == 200
-        except (OSError, http.client.HTTPException):
-            ok = False
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn, ok, seconds = post_timed(conn, port, body, headers)
         if ok:
-            out.append(time.perf_counter() - t0)
+            out.append(seconds)
         else:
             errors.append(1)
     conn.close()

@@ -43,7 +43,14 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from benchmarks.common import bulk_insert, free_port, pct, postgres_schema, postgres_url  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    bulk_insert,
+    free_port,
+    pct,
+    post_timed,
+    postgres_schema,
+    postgres_url,
+)
 from bot import knowledge_base  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
 from bot.services import Caller, Study  # noqa: E402
@@ -189,19 +196,10 @@ def click_load(port: int, post_id: int, users: int, seconds: float, concurrency:
                        "X-Slack-Request-Timestamp": ts,
                        "X-Slack-Signature": verifier.generate_signature(timestamp=ts,
                                                                         body=body)}
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", "/slack/events", body=body, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                ok = resp.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn, ok, seconds = post_timed(conn, port, body, headers)
             with lock:
                 if ok:
-                    latencies.append((time.perf_counter() - t0) * 1000)
+                    latencies.append(seconds * 1000)
                 else:
                     errors[0] += 1
         conn.close()
