@@ -164,6 +164,9 @@ def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dic
 
 
 
+CLICK_POSTS = 10  # enough first answers for 10,000 people clicking for a minute
+
+
 def click_load(port: int, post_id: int, users: int, seconds: float, concurrency: int,
                response_url: str, queue: Any) -> None:
     """Runs in its own process: `concurrency` threads sending signed first answers."""
@@ -178,7 +181,11 @@ def click_load(port: int, post_id: int, users: int, seconds: float, concurrency:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         while time.monotonic() < stop_at:
             with lock:
-                u = next(next_user) % users
+                n = next(next_user)
+            if n >= users * CLICK_POSTS:
+                break
+            # person by person through the first post, then the next: always a first answer
+            post, u = post_id + n // users, n % users
             payload = {
                 "type": "block_actions", "team": {"id": TEAM, "domain": "b"},
                 "user": {"id": f"U{u:05d}", "username": "b", "team_id": TEAM},
@@ -189,7 +196,7 @@ def click_load(port: int, post_id: int, users: int, seconds: float, concurrency:
                 "message": {"ts": "1800000000.000001", "text": "q", "blocks": []},
                 "response_url": response_url,
                 "actions": [{"type": "button", "action_id": "daily_answer", "block_id": "b",
-                             "value": f"{post_id}:{u % 4}", "action_ts": "1"}]}
+                             "value": f"{post}:{u % 4}", "action_ts": "1"}]}
             body = urllib.parse.urlencode({"payload": json.dumps(payload)})
             ts = str(int(time.time()))
             headers = {"Content-Type": "application/x-www-form-urlencoded",
@@ -218,14 +225,17 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
     """Signed answer clicks into `virtsec serve`; returns p50, p99 (ms), req/s, errors."""
     post_id = 100_000
     now = datetime.now(UTC)
+    question = sorted(knowledge_base.load().questions)[0]
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, question_id, "
-            "status, claim_token, claimed_at, message_ts, posted_at, previous_post_id, "
-            "answer_count, shown_count) VALUES (:id, :t, :c, :slot, :day, :q, 'posted', 'x', "
-            ":n, '1800000000.000001', :n, NULL, 0, 0)"),
-            {"id": post_id, "t": TEAM, "c": CHANNEL, "slot": f"bench:{uuid.uuid4().hex}",
-             "day": now.date(), "n": now, "q": sorted(knowledge_base.load().questions)[0]})
+        for k in range(CLICK_POSTS):  # open posts, each answered by everyone in turn
+            conn.execute(text(
+                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
+                "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
+                "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, "
+                ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0, 0)"),
+                {"id": post_id + k, "t": TEAM, "c": CHANNEL, "q": question,
+                 "slot": f"bench:{uuid.uuid4().hex}", "day": now.date(), "n": now,
+                 "prev": post_id + k - 1 if k else None})
     port = free_port()
     with FakeSlack() as slack:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,

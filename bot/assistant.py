@@ -57,10 +57,19 @@ class Assistant:
         self.practice = practice
         # background work a channel adds (e.g. coalesced Home refreshes) to wait for
         self.on_close: list[Callable[[], bool]] = [daily.refresher.wait_idle]
+        # what a channel holds open (thread pools, connections), released by close()
+        self.on_shutdown: list[Callable[[], None]] = []
 
     def wait_idle(self) -> bool:
         """Wait for background work (tests, shutdown)."""
         return all(wait() for wait in self.on_close)
+
+    def close(self) -> bool:
+        """Finish background work, then release what the channel holds; True if idle."""
+        idle = self.wait_idle()
+        for release in self.on_shutdown:
+            release()
+        return idle
 
     @property
     def kb(self) -> KnowledgeBase:

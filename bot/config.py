@@ -122,9 +122,9 @@ def load_settings(environ: Mapping[str, str] | None = None,
 
     port = number("PORT", 3000, 1, 65535)
     database_url = normalize_database_url(get("DATABASE_URL", DEFAULT_DATABASE_URL))
-    # SQLite serves one process best (no cross-process lock waits); PostgreSQL takes more
-    default_workers = 1 if database_url.startswith("sqlite") else 2
-    web_workers = number("VIRTSEC_WEB_WORKERS", default_workers, 1, 64,
+    # two processes use both cores of a small dyno; on SQLite their writes queue on a lock
+    # file (bot.storage.db.WriteLock)
+    web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64,
                          fallback="WEB_CONCURRENCY")
     web_threads = number("VIRTSEC_WEB_THREADS", 4, 1, 256)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -26,6 +26,7 @@ from bot.services import Notice, Study
 from bot.storage.db import make_engine, session_factory
 from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
 from handlers.blocks import render_notice
+from handlers.response_url import KeepAliveRespond, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 
@@ -112,6 +113,21 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
                             req.headers.get("x-slack-retry-num", ["?"])[0])
                 return BoltResponse(status=200, body="")
         return next()
+
+    # on close: finish the replies still queued, then hang up on Slack
+    assistant.on_shutdown.append(lambda: executor.shutdown(wait=True))
+    # replies reuse connections to Slack; with a proxy configured, Bolt's own respond()
+    if client.proxy is None:
+        sender = ResponseUrlSender(ssl_context=client.ssl)
+        assistant.on_shutdown.append(sender.close)
+
+        @app.middleware
+        def keep_alive_replies(context: BoltContext,
+                               next: Callable[[], BoltResponse]) -> BoltResponse:
+            if context.response_url:
+                context["respond"] = KeepAliveRespond(response_url=context.response_url,
+                                                      sender=sender)
+            return next()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:

@@ -8,6 +8,7 @@ Every piece of text that came from a user or the knowledge base is escaped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -307,6 +308,13 @@ def render_reveal(reveal: Reveal) -> Rendered:
 
 def render_answer_outcome(outcome: AnswerOutcome) -> Rendered:
     """The private reply to a click on a daily question."""
+    # a click burst renders the same few replies again and again: build each once
+    text, blocks = _answer_outcome_blocks(outcome)
+    return text, list(blocks)
+
+
+@lru_cache(maxsize=512)
+def _answer_outcome_blocks(outcome: AnswerOutcome) -> Rendered:
     q = outcome.question
     if outcome.status == "invalid" or q is None:
         return render_notice(Notice("That question is no longer available. Watch for the "

@@ -88,15 +88,13 @@ def _statements(dialect: str) -> tuple[Any, Any, Any]:
                                 else_=scores.c.best_streak),
             "streak_post_id": bindparam("streak_post_id"),
         })
-    add_points = insert(periods).values([
-        {"team_id": bindparam("team_id"), "channel_id": bindparam("channel_id"),
-         "user_id": bindparam("user_id"), "period": literal("week"),
-         "start": bindparam("week"), "points": 1},
-        {"team_id": bindparam("team_id"), "channel_id": bindparam("channel_id"),
-         "user_id": bindparam("user_id"), "period": literal("month"),
-         "start": bindparam("month"), "points": 1},
-    ])
-    add_points = add_points.on_conflict_do_update(
+    # one row per period, run as an executemany: a multi-row VALUES has no cache key and
+    # would be compiled again on every click
+    add_points = insert(periods).values(
+        team_id=bindparam("team_id"), channel_id=bindparam("channel_id"),
+        user_id=bindparam("user_id"), period=bindparam("period"), start=bindparam("start"),
+        points=1,
+    ).on_conflict_do_update(
         index_elements=["team_id", "channel_id", "period", "start", "user_id"],
         set_={"points": periods.c.points + 1})
     _STATEMENTS[dialect] = (add_answer, upsert_score, add_points)
@@ -129,6 +127,7 @@ def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: 
         "point": int(correct), "correct": correct, "previous_post_id": post.previous_post_id,
         "streak_post_id": post.id if correct else None})
     if correct:
-        conn.execute(add_points, {"team_id": post.team_id, "channel_id": post.channel_id,
-                                  "user_id": user_id, "week": week, "month": month})
+        where = {"team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id}
+        conn.execute(add_points, [{**where, "period": "week", "start": week},
+                                  {**where, "period": "month", "start": month}])
     return True

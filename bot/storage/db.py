@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import redact_url
+
+try:
+    import fcntl
+except ImportError:  # Windows: threads still queue; processes fall back to SQLite's busy wait
+    fcntl = None  # type: ignore[assignment]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -52,11 +58,74 @@ def ping(engine: Engine) -> tuple[bool, str]:
     return True, engine.dialect.name
 
 
-class _SerializedSession(Session):
-    """On SQLite, one write transaction at a time per process: threads queue on a lock
-    instead of SQLite's busy handler, whose back-off sleeps make long tail latencies."""
+class WriteLock:
+    """One SQLite writer at a time. Threads of a process queue on a lock; processes (web
+    workers, the scheduler, `virtsec tick`) queue on an flock of a file beside the database.
+    A waiter wakes the moment the writer is done, where SQLite's own busy handler sleeps in
+    growing steps (1, 2, 5, 10 ... 100 ms) and makes long tail latencies."""
 
-    def __init__(self, *args: Any, write_lock: threading.Lock, **kwargs: Any):
+    def __init__(self, path: str | None):
+        self._threads = threading.Lock()
+        self._path = path if fcntl is not None else None
+        self._fd = -1
+        self._pid = 0
+
+    @property
+    def path(self) -> str | None:
+        """The lock file, or None when only this process's threads are serialized."""
+        return self._path
+
+    def acquire(self) -> None:
+        """Wait until no other thread or process is writing."""
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        """Let the next writer in."""
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def reset_threads(self) -> None:
+        """After a fork: this process's threads start with the lock free."""
+        self._threads = threading.Lock()
+
+    def _file(self) -> int:
+        # flock belongs to an open file, which fork shares: each process opens its own
+        if self._pid != os.getpid():
+            if self._fd >= 0:
+                os.close(self._fd)
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def write_lock(engine: Engine) -> WriteLock | None:
+    """The writer lock shared by everything in this process using a SQLite database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _LOCKS_GUARD:
+        if key not in _LOCKS:
+            database = engine.url.database
+            in_memory = not database or database == ":memory:" or database.startswith("file:")
+            _LOCKS[key] = WriteLock(None if in_memory else f"{database}-writer.lock")
+        return _LOCKS[key]
+
+
+class _SerializedSession(Session):
+    """On SQLite, one write transaction at a time (see WriteLock)."""
+
+    def __init__(self, *args: Any, write_lock: WriteLock, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._write_lock = write_lock
         self._holding = False
@@ -78,9 +147,9 @@ class _SerializedSession(Session):
 @contextmanager
 def core_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
     """A Core connection in one transaction, for hot paths that skip the ORM; on SQLite
-    it queues on the same per-process write lock as the sessions."""
+    it queues on the same writer lock as the sessions."""
     engine = sessions.kw["bind"]
-    lock = _LOCKS.get(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    lock = write_lock(engine)
     if lock is not None:
         lock.acquire()
     try:
@@ -93,11 +162,25 @@ def core_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work: `with factory.begin() as session:` commits or rolls back."""
-    if engine.dialect.name == "sqlite":
-        lock = _LOCKS.setdefault(str(engine.url), threading.Lock())
+    lock = write_lock(engine)
+    if lock is not None:
         return sessionmaker(engine, class_=_SerializedSession, expire_on_commit=False,
                             write_lock=lock)
     return sessionmaker(engine, expire_on_commit=False)
 
 
-_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS: dict[str, WriteLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    # a forked worker has one thread: a lock some parent thread held at the fork would
+    # never be released in the child
+    global _LOCKS_GUARD
+    _LOCKS_GUARD = threading.Lock()
+    for lock in _LOCKS.values():
+        lock.reset_threads()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)

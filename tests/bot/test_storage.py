@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from pathlib import Path
+from typing import Any
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from bot.storage.db import make_engine, session_factory, write_lock
 from bot.storage.migrate import alembic_config, current_tables, upgrade
 from bot.storage.tables import Base
 
@@ -27,3 +32,39 @@ def test_upgrade_is_idempotent_and_downgrade_works(engine: Engine) -> None:
     assert not {"answers", "scores"} & current_tables(engine)
     upgrade(engine)
     assert "answers" in current_tables(engine)
+
+
+def _write_when_free(url: str, entered: Any, done: Any) -> None:
+    """In a forked process: take the writer lock the way a web worker does."""
+    with session_factory(make_engine(url)).begin():
+        entered.set()
+    done.set()
+
+
+def test_sqlite_writers_in_forked_processes_take_turns(tmp_path: Path) -> None:
+    # gunicorn forks its workers after the app (and this lock) exists: each process must
+    # still wait for the others' writes
+    url = f"sqlite:///{tmp_path}/turns.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    lock = write_lock(engine)
+    assert lock is not None and lock.path == f"{tmp_path}/turns.db-writer.lock"
+    fork = mp.get_context("fork")
+    entered, done = fork.Event(), fork.Event()
+    lock.acquire()  # held by this process (and one of its threads) at the fork
+    try:
+        child = fork.Process(target=_write_when_free, args=(url, entered, done))
+        child.start()
+        assert not entered.wait(0.5), "the child wrote while this process held the lock"
+    finally:
+        lock.release()
+    assert entered.wait(10) and done.wait(10)
+    child.join(10)
+    assert child.exitcode == 0
+    engine.dispose()
+
+
+def test_in_memory_sqlite_serializes_threads_only() -> None:
+    lock = write_lock(make_engine("sqlite://"))
+    assert lock is not None and lock.path is None
+    assert write_lock(make_engine("postgresql+psycopg://u@127.0.0.1/db")) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import socketserver
 import threading
 import zoneinfo
@@ -122,6 +123,7 @@ class FakeSlack:
         if server is None:
             return
         server.shutdown()
+        server.hang_up()
         server.server_close()  # also joins the request threads (block_on_close)
         if thread is not None:
             thread.join()
@@ -138,6 +140,16 @@ class FakeSlack:
     ) -> None:
         """Stop the fake when the ``with`` block ends."""
         self.stop()
+
+    @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections clients have opened (keep-alive reuses one)."""
+        return self._server.connections_accepted if self._server else 0
+
+    def hang_up(self) -> None:
+        """Close every open client connection, as a server does with idle kept-alive ones."""
+        if self._server is not None:
+            self._server.hang_up()
 
     # -- addresses -------------------------------------------------------------------------
 
@@ -387,6 +399,19 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True
     fake: FakeSlack
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        self.connections_accepted = 0
+
+    def hang_up(self) -> None:
+        """End kept-alive connections, so their threads finish and stop() can join them."""
+        with self.connections_lock:
+            for sock in self.open_connections:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup we do not need.
         socketserver.TCPServer.server_bind(self)
@@ -399,9 +424,23 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    # keep-alive, as Slack does: a client may send many requests on one connection
+    protocol_version = "HTTP/1.1"
     timeout = 10  # seconds; a stuck client cannot hang stop() forever
     server_version = "FakeSlack/1.0"
+
+    def setup(self) -> None:
+        super().setup()
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.open_connections.add(self.connection)
+            server.connections_accepted += 1
+
+    def finish(self) -> None:
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.open_connections.discard(self.connection)
+        super().finish()
 
     def do_POST(self) -> None:
         self._dispatch()

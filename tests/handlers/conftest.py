@@ -200,8 +200,8 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
         return SlackClient(f"http://127.0.0.1:{server.server_port}", fake_slack)
 
     yield start
-    for assistant in assistants:  # no background refresh may outlive the test
-        assert assistant.wait_idle()
+    for assistant in assistants:  # no background work or open connection outlives the test
+        assert assistant.close()
     for engine in engines:
         engine.dispose()
     for server in servers:

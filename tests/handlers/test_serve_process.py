@@ -7,13 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.storage.tables import Answer, Score
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SIGNING_SECRET, SlackClient, validate_blocks
+from tests.handlers.test_daily_slack import answer_buttons, count_rows, post_question
 
 VIRTSEC = Path(sys.executable).parent / "virtsec"
 
@@ -37,20 +40,34 @@ def wait_until_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 3
     raise AssertionError("virtsec serve did not become healthy")
 
 
+def start_serve(tmp_path: Path, slack: FakeSlack, port: int,
+                **extra: str) -> subprocess.Popen[str]:
+    """`virtsec serve` with the fake Slack's URL and the given settings, as deployed."""
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET":
+           SIGNING_SECRET, "SLACK_API_URL": slack.base_url, "PORT": str(port), **extra}
+    for name in ("SLACK_APP_TOKEN", "VIRTSEC_WEB_WORKERS", "WEB_CONCURRENCY"):
+        if name not in extra:
+            env.pop(name, None)
+    proc = subprocess.Popen([str(VIRTSEC), "serve", "--host", "127.0.0.1"], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", proc)
+    except BaseException:
+        proc.kill()
+        proc.communicate(timeout=20)
+        raise
+    return proc
+
+
 def test_virtsec_serve_answers_signed_commands_under_gunicorn(tmp_path: Path) -> None:
     port = free_port()
     with FakeSlack() as slack:
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET":
-               SIGNING_SECRET, "SLACK_API_URL": slack.base_url, "PORT": str(port),
-               "DATABASE_URL": f"sqlite:///{tmp_path}/virtsec.db", "VIRTSEC_WEB_WORKERS": "1",
-               "VIRTSEC_WEB_THREADS": "4"}
-        env.pop("SLACK_APP_TOKEN", None)
-        proc = subprocess.Popen([str(VIRTSEC), "serve", "--host", "127.0.0.1"], env=env,
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = start_serve(tmp_path, slack, port,
+                           DATABASE_URL=f"sqlite:///{tmp_path}/virtsec.db",
+                           VIRTSEC_WEB_WORKERS="1", VIRTSEC_WEB_THREADS="4")
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until_healthy(url, proc)
             client = SlackClient(url, slack)
             reply = client.command("what is hyperjacking")
             assert reply.status == 200
@@ -64,3 +81,46 @@ def test_virtsec_serve_answers_signed_commands_under_gunicorn(tmp_path: Path) ->
             _out, err = proc.communicate(timeout=20)
         assert "xoxb-e2e" not in err and SIGNING_SECRET not in err
         assert "Booting worker" in err or "Listening at" in err
+
+
+def test_two_workers_on_sqlite_score_concurrent_clicks_exactly(tmp_path: Path) -> None:
+    # the default: two gunicorn worker processes writing one SQLite file
+    port = free_port()
+    db = f"sqlite:///{tmp_path}/virtsec.db"
+    with FakeSlack() as slack:
+        proc = start_serve(tmp_path, slack, port, DATABASE_URL=db, VIRTSEC_ADMINS="UADMIN")
+        try:
+            url = f"http://127.0.0.1:{port}"
+            client = SlackClient(url, slack)
+            buttons = answer_buttons(post_question(client, slack))
+            statuses: list[int] = []
+
+            def person(k: int) -> None:
+                for click in range(3):
+                    reply = client.click("daily_answer",
+                                         buttons[(k + click) % len(buttons)]["value"],
+                                         user=f"U{k:03d}", ephemeral=False,
+                                         response_url=slack.response_url(f"u{k}"))
+                    statuses.append(reply.status)
+
+            threads = [threading.Thread(target=person, args=(k,)) for k in range(40)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert statuses == [200] * 120
+            assert slack.wait_for(
+                lambda: all(len(slack.responses(f"u{k}")) == 3 for k in range(40)), timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=20)
+    assert err.count("Booting worker") == 2
+    assert "Traceback" not in err and "locked" not in err
+    assert count_rows(db, Answer) == 40
+    assert count_rows(db, Score) == 40
+    right = count_rows(db, Answer, Answer.correct)
+    assert count_rows(db, Score, Score.points == 1) == right
+    for k in range(40):  # one verdict each; the later clicks are told they already answered
+        texts = sorted(r["text"] for r in slack.responses(f"u{k}"))
+        assert [t.startswith(("Correct!", "Not this time")) for t in texts].count(True) == 1
+        assert sum("already answered" in t for t in texts) == 2

@@ -1,0 +1,84 @@
+"""Replies to response_urls over kept-alive connections, against the fake Slack on loopback."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from handlers.response_url import KeepAliveRespond, ResponseUrlSender
+from tests.fakes.slack_api import RESPONSE_URL_MAX_USES, FakeSlack
+
+
+@pytest.fixture
+def sender() -> Iterator[ResponseUrlSender]:
+    sender = ResponseUrlSender(timeout=5)
+    yield sender
+    sender.close()
+
+
+def test_replies_from_one_thread_share_one_connection(fake_slack: FakeSlack,
+                                                      sender: ResponseUrlSender) -> None:
+    respond = KeepAliveRespond(response_url=fake_slack.response_url("r"), sender=sender)
+    for n in range(3):
+        assert respond(text=f"reply {n}", response_type="ephemeral").status_code == 200
+    assert [r["text"] for r in fake_slack.responses("r")] == ["reply 0", "reply 1", "reply 2"]
+    assert fake_slack.responses("r")[0]["response_type"] == "ephemeral"
+    assert fake_slack.connections_accepted == 1
+
+
+def test_each_thread_keeps_its_own_connection(fake_slack: FakeSlack,
+                                              sender: ResponseUrlSender) -> None:
+    def replies(k: int) -> None:
+        for n in range(2):
+            sender.post(fake_slack.response_url(f"t{k}"), {"text": f"{k}.{n}"})
+
+    threads = [threading.Thread(target=replies, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(len(fake_slack.responses(f"t{k}")) == 2 for k in range(4))
+    assert fake_slack.connections_accepted == 4
+
+
+def test_a_connection_slack_closed_while_idle_is_replaced_once(
+        fake_slack: FakeSlack, sender: ResponseUrlSender) -> None:
+    url = fake_slack.response_url("idle")
+    assert sender.post(url, {"text": "first"}).status_code == 200
+    fake_slack.hang_up()
+    assert sender.post(url, {"text": "second"}).status_code == 200
+    assert [r["text"] for r in fake_slack.responses("idle")] == ["first", "second"]
+    assert fake_slack.connections_accepted == 2
+
+
+def test_a_refused_reply_is_logged_without_the_url(
+        fake_slack: FakeSlack, sender: ResponseUrlSender,
+        caplog: pytest.LogCaptureFixture) -> None:
+    url = fake_slack.response_url("spent")
+    respond = KeepAliveRespond(response_url=url, sender=sender)
+    for _ in range(RESPONSE_URL_MAX_USES):
+        assert respond("ok").status_code == 200
+    with caplog.at_level(logging.WARNING, logger="handlers.response_url"):
+        refused = respond("one too many")
+    assert refused.status_code >= 400
+    assert "Slack refused a response_url reply" in caplog.text
+    assert url not in caplog.text and "/response/" not in caplog.text
+
+
+def test_a_whole_message_dict_is_sent_as_given(fake_slack: FakeSlack,
+                                               sender: ResponseUrlSender) -> None:
+    respond = KeepAliveRespond(response_url=fake_slack.response_url("d"), sender=sender)
+    respond({"text": "hi", "replace_original": False, "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]})
+    (reply,) = fake_slack.responses("d")
+    assert reply["replace_original"] is False and reply["blocks"][0]["type"] == "section"
+
+
+def test_a_dead_endpoint_raises_for_the_caller_to_log(sender: ResponseUrlSender) -> None:
+    with FakeSlack() as gone:
+        url = gone.response_url("x")
+    with pytest.raises(OSError):
+        sender.post(url, {"text": "nobody is listening"})
