@@ -432,7 +432,8 @@ class DailyService:
             return AnswerOutcome("invalid")
         post_id, choice = int(post_text), int(choice_text)
         now = self.clock()
-        with core_transaction(self.sessions) as conn:
+        # on PostgreSQL the answer, score and points are written in one statement
+        with core_transaction(self.sessions, single_statement_writes=True) as conn:
             post = answers_sql.read_post(conn, post_id)
             question = self.study.kb.questions.get(post.question_id) if post else None
             # a "claimed" post counts as open: its message can be on screen a moment before

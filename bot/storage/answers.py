@@ -1,9 +1,10 @@
-"""The hot path of a daily answer in SQLAlchemy Core: four prepared statements, no ORM.
+"""The hot path of a daily answer in SQLAlchemy Core: prepared statements, no ORM.
 
 A click reads the post, inserts the answer (`ON CONFLICT DO NOTHING`: the first click
 wins), upserts the person's running score with the streak rule in SQL, and adds the
-week and month points. Statements are built once per dialect and reused, so each
-click costs only parameter binding and the round trips.
+week and month points. On PostgreSQL the three writes are one statement (one round
+trip); SQLite, in-process, runs them one after the other. Statements are built once
+and reused, so each click costs only parameter binding and the round trips.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Connection,
+    Date,
+    DateTime,
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -53,52 +57,87 @@ _READ_POST = select(posts.c.id, posts.c.team_id, posts.c.channel_id, posts.c.que
 _READ_ANSWER = select(answers.c.choice, answers.c.correct).where(
     answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id"))
 
-_STATEMENTS: dict[str, tuple[Any, Any, Any]] = {}
+# the parameters of a click, typed so PostgreSQL knows them inside INSERT ... SELECT
+_TEAM, _CHANNEL, _USER = (bindparam(name, type_=String()) for name in
+                          ("team_id", "channel_id", "user_id"))
+_CORRECT = bindparam("correct", type_=Boolean())
+_POINT = bindparam("point", type_=Integer())  # 1 for a right answer, else 0
+_STREAK_POST = bindparam("streak_post_id", type_=Integer())  # the post, if right
+_PERIOD_KEYS = ["team_id", "channel_id", "period", "start", "user_id"]
 
 
-def _statements(dialect: str) -> tuple[Any, Any, Any]:
-    """(insert answer, upsert score, add period points) for a dialect, built once."""
-    if dialect in _STATEMENTS:
-        return _STATEMENTS[dialect]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    add_answer = insert(answers).values(
-        team_id=bindparam("team_id"), channel_id=bindparam("channel_id"),
-        user_id=bindparam("user_id"), kind=literal("daily"), post_id=bindparam("post_id"),
-        question_id=bindparam("question_id"), choice=bindparam("choice"),
-        correct=bindparam("correct"), local_date=bindparam("local_date"),
-        answered_at=bindparam("now"),
+def _add_answer(insert: Any) -> Any:
+    """Insert the answer unless the person already answered this post; RETURNING its id."""
+    return insert(answers).values(
+        team_id=_TEAM, channel_id=_CHANNEL, user_id=_USER, kind=literal("daily"),
+        post_id=bindparam("post_id", type_=Integer()),
+        question_id=bindparam("question_id", type_=String()),
+        choice=bindparam("choice", type_=Integer()), correct=_CORRECT,
+        local_date=bindparam("local_date", type_=Date()),
+        answered_at=bindparam("now", type_=DateTime(timezone=True)),
     ).on_conflict_do_nothing(index_elements=["post_id", "user_id"]).returning(answers.c.id)
-    correct = bindparam("correct", type_=Boolean())
-    extends = and_(correct, scores.c.streak_post_id == bindparam("previous_post_id",
-                                                                 type_=Integer()))
-    current = case((extends, scores.c.current_streak + 1), (correct, 1), else_=0)
-    first = insert(scores).values(
-        team_id=bindparam("team_id"), channel_id=bindparam("channel_id"),
-        user_id=bindparam("user_id"), points=bindparam("point"), answered=1,
-        correct=bindparam("point"), current_streak=bindparam("point"),
-        best_streak=bindparam("point"), streak_post_id=bindparam("streak_post_id"))
-    upsert_score = first.on_conflict_do_update(
-        index_elements=["team_id", "channel_id", "user_id"],
-        set_={
-            "points": scores.c.points + bindparam("point"),
-            "answered": scores.c.answered + 1,
-            "correct": scores.c.correct + bindparam("point"),
-            "current_streak": current,
-            "best_streak": case((current > scores.c.best_streak, current),
-                                else_=scores.c.best_streak),
-            "streak_post_id": bindparam("streak_post_id"),
-        })
+
+
+def _score_rule() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(a person's first score row, the update of an existing one): points, and the streak
+    that grows when the previous daily post of the channel was also answered right."""
+    first = {"team_id": _TEAM, "channel_id": _CHANNEL, "user_id": _USER, "points": _POINT,
+             "answered": literal(1), "correct": _POINT, "current_streak": _POINT,
+             "best_streak": _POINT, "streak_post_id": _STREAK_POST}
+    extends = and_(_CORRECT, scores.c.streak_post_id == bindparam("previous_post_id",
+                                                                  type_=Integer()))
+    current = case((extends, scores.c.current_streak + 1), (_CORRECT, 1), else_=0)
+    update = {"points": scores.c.points + _POINT, "answered": scores.c.answered + 1,
+              "correct": scores.c.correct + _POINT, "current_streak": current,
+              "best_streak": case((current > scores.c.best_streak, current),
+                                  else_=scores.c.best_streak),
+              "streak_post_id": _STREAK_POST}
+    return first, update
+
+
+def _sqlite_statements() -> tuple[Any, Any, Any]:
+    """(insert answer, upsert score, add period points), run one after the other."""
+    first, update = _score_rule()
+    upsert_score = sqlite.insert(scores).values(**first).on_conflict_do_update(
+        index_elements=["team_id", "channel_id", "user_id"], set_=update)
     # one row per period, run as an executemany: a multi-row VALUES has no cache key and
     # would be compiled again on every click
-    add_points = insert(periods).values(
-        team_id=bindparam("team_id"), channel_id=bindparam("channel_id"),
-        user_id=bindparam("user_id"), period=bindparam("period"), start=bindparam("start"),
-        points=1,
+    add_points = sqlite.insert(periods).values(
+        team_id=_TEAM, channel_id=_CHANNEL, user_id=_USER, period=bindparam("period"),
+        start=bindparam("start"), points=1,
+    ).on_conflict_do_update(index_elements=_PERIOD_KEYS,
+                            set_={"points": periods.c.points + 1})
+    return _add_answer(sqlite.insert), upsert_score, add_points
+
+
+def _postgresql_statement() -> Any:
+    """The whole click as one statement (one round trip): the answer, then, only if it
+    was new, the score and (if right) the week's and month's points, as data-modifying
+    CTEs. Selects the new answer's id: no row when the person had answered already."""
+    insert = postgresql.insert
+    new = _add_answer(insert).cte("new_answer")
+    first, update = _score_rule()
+    score = insert(scores).from_select(
+        list(first), select(*first.values()).select_from(new),
     ).on_conflict_do_update(
-        index_elements=["team_id", "channel_id", "period", "start", "user_id"],
-        set_={"points": periods.c.points + 1})
-    _STATEMENTS[dialect] = (add_answer, upsert_score, add_points)
-    return _STATEMENTS[dialect]
+        index_elements=["team_id", "channel_id", "user_id"], set_=update,
+    ).returning(scores.c.id).cte("score")
+
+    def add_points(period: str) -> Any:  # (a VALUES list of both periods has no cache key)
+        return insert(periods).from_select(
+            ["team_id", "channel_id", "user_id", "period", "start", "points"],
+            select(_TEAM, _CHANNEL, _USER, literal(period),
+                   bindparam(period, type_=Date()), literal(1))
+            .select_from(new).where(_CORRECT),
+        ).on_conflict_do_update(
+            index_elements=_PERIOD_KEYS, set_={"points": periods.c.points + 1},
+        ).returning(periods.c.id).cte(f"{period}_points")
+
+    return select(new.c.id).add_cte(score, add_points("week"), add_points("month"))
+
+
+_SQLITE = _sqlite_statements()
+_POSTGRESQL = _postgresql_statement()
 
 
 def read_post(conn: Connection, post_id: int) -> PostRow | None:
@@ -116,18 +155,18 @@ def read_answer(conn: Connection, post_id: int, user_id: str) -> tuple[int, bool
 def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: bool,
            now: datetime, week: date, month: date) -> bool:
     """Store a first answer and its points and streak; False if the person had answered."""
-    add_answer, upsert_score, add_points = _statements(conn.dialect.name)
     params = {"team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id,
               "post_id": post.id, "question_id": post.question_id, "choice": choice,
-              "correct": correct, "local_date": post.local_date, "now": now}
+              "correct": correct, "local_date": post.local_date, "now": now,
+              "point": int(correct), "previous_post_id": post.previous_post_id,
+              "streak_post_id": post.id if correct else None, "week": week, "month": month}
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_POSTGRESQL, params).first() is not None
+    add_answer, upsert_score, add_points = _SQLITE
     if conn.execute(add_answer, params).first() is None:
         return False
-    conn.execute(upsert_score, {
-        "team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id,
-        "point": int(correct), "correct": correct, "previous_post_id": post.previous_post_id,
-        "streak_post_id": post.id if correct else None})
+    conn.execute(upsert_score, params)
     if correct:
-        where = {"team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id}
-        conn.execute(add_points, [{**where, "period": "week", "start": week},
-                                  {**where, "period": "month", "start": month}])
+        conn.execute(add_points, [{**params, "period": "week", "start": week},
+                                  {**params, "period": "month", "start": month}])
     return True

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import redact_url
@@ -44,7 +45,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine)
+    return engine
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling without a round trip per request: a connection
+    idle for a while (the database may have restarted since) is pinged at checkout and
+    replaced when dead; one in use moments ago is trusted. A restart under load fails the
+    requests in flight, and SQLAlchemy then renews the whole pool."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("the connection was dead after idling") from exc
 
 
 def ping(engine: Engine) -> tuple[bool, str]:
@@ -145,11 +173,20 @@ class _SerializedSession(Session):
 
 
 @contextmanager
-def core_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+def core_transaction(sessions: sessionmaker[Session], *,
+                     single_statement_writes: bool = False) -> Iterator[Connection]:
     """A Core connection in one transaction, for hot paths that skip the ORM; on SQLite
-    it queues on the same writer lock as the sessions."""
+    it queues on the same writer lock as the sessions.
+
+    `single_statement_writes`: the caller writes only in single statements, each atomic
+    by itself, on PostgreSQL; the connection then runs in autocommit there, which saves
+    the BEGIN and COMMIT round trips."""
     engine = sessions.kw["bind"]
     lock = write_lock(engine)
+    if single_statement_writes and engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        return
     if lock is not None:
         lock.acquire()
     try:

@@ -6,14 +6,17 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from bot.storage import db
 from bot.storage.db import make_engine, session_factory, write_lock
 from bot.storage.migrate import alembic_config, current_tables, upgrade
 from bot.storage.tables import Base
+from tests.conftest import engine_url
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -68,3 +71,18 @@ def test_in_memory_sqlite_serializes_threads_only() -> None:
     lock = write_lock(make_engine("sqlite://"))
     assert lock is not None and lock.path is None
     assert write_lock(make_engine("postgresql+psycopg://u@127.0.0.1/db")) is None
+
+
+def test_a_postgresql_connection_that_died_while_idle_is_replaced(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    other = make_engine(engine_url(engine))
+    with other.connect() as killer:  # as a database restart would
+        assert killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    other.dispose()
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has idled long enough
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
