@@ -138,9 +138,11 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
 
     home = app_home.HomePublisher(assistant, client)
     assistant.on_close.append(home.refresher.wait_idle)
+    # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
+    # traffic, first
+    answer_button.register(app, assistant, executor, home)
     virtsec_command.register(app, assistant, settings)
     concept_buttons.register(app, assistant)
     practice_buttons.register(app, assistant, home)
-    answer_button.register(app, assistant, executor, home)
     app_home.register(app, assistant, home, executor)
     return app, assistant
