@@ -73,10 +73,9 @@ def test_in_memory_sqlite_serializes_threads_only() -> None:
     assert write_lock(make_engine("postgresql+psycopg://u@127.0.0.1/db")) is None
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite has no server
 def test_a_postgresql_connection_that_died_while_idle_is_replaced(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server connection to lose")
     with engine.connect() as conn:
         pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     other = make_engine(engine_url(engine))
