@@ -57,7 +57,9 @@ class Assistant:
         self.practice = practice
         # background work a channel adds (e.g. coalesced Home refreshes) to wait for
         self.on_close: list[Callable[[], bool]] = [daily.refresher.wait_idle]
-        # what a channel holds open (thread pools, connections), released by close()
+        # close(): first the channel's queued work is finished (on_drain), then background
+        # work waited for, then what it holds open (connections) released (on_shutdown)
+        self.on_drain: list[Callable[[], None]] = []
         self.on_shutdown: list[Callable[[], None]] = []
 
     def wait_idle(self) -> bool:
@@ -65,7 +67,10 @@ class Assistant:
         return all(wait() for wait in self.on_close)
 
     def close(self) -> bool:
-        """Finish background work, then release what the channel holds; True if idle."""
+        """Finish queued and background work, then release what the channel holds;
+        True if everything finished in time."""
+        for drain in self.on_drain:
+            drain()
         idle = self.wait_idle()
         for release in self.on_shutdown:
             release()

@@ -115,7 +115,7 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
         return next()
 
     # on close: finish the replies still queued, then hang up on Slack
-    assistant.on_shutdown.append(lambda: executor.shutdown(wait=True))
+    assistant.on_drain.append(lambda: executor.shutdown(wait=True))
     # replies reuse connections to Slack; with a proxy configured, Bolt's own respond()
     if client.proxy is None:
         sender = ResponseUrlSender(ssl_context=client.ssl)

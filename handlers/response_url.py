@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import select
 import ssl
 import threading
 from collections.abc import Sequence
@@ -59,9 +60,18 @@ class ResponseUrlSender:
             conn, reused = self._connection(key)
             try:
                 conn.request("POST", target, body=body, headers=headers)
+            except (OSError, http.client.HTTPException):
+                # not sent whole (over TLS a peer's silent close shows up as SSLEOFError
+                # here): Slack cannot have acted on it, so a fresh connection may try again
+                self._drop(key)
+                if reused and attempt == 1:
+                    continue
+                raise
+            try:
                 response = conn.getresponse()
                 data = response.read()
             except _STALE:
+                # closed with no answer: the idle-close race, which clients retry
                 self._drop(key)
                 if reused and attempt == 1:
                     continue
@@ -79,6 +89,9 @@ class ResponseUrlSender:
     def _connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection, bool]:
         conns: dict[tuple[str, str], http.client.HTTPConnection] = self._pool()
         conn = conns.get(key)
+        if conn is not None and _closed_by_peer(conn):
+            self._drop(key)
+            conn = None
         if conn is not None:
             return conn, True
         scheme, netloc = key
@@ -113,6 +126,19 @@ class ResponseUrlSender:
             self._generation += 1
         for conn in conns:
             conn.close()
+
+
+def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
+    """An idle kept-alive connection is readable only when the server has closed it (or
+    sent something unasked): either way it is not reused."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()  # unlike select(), any file descriptor number
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class KeepAliveRespond(Respond):

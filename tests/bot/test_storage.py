@@ -10,7 +10,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import StaticPool
 
 from bot.storage import db
 from bot.storage.db import make_engine, session_factory, write_lock
@@ -54,34 +55,51 @@ def test_sqlite_writers_in_forked_processes_take_turns(tmp_path: Path) -> None:
     assert lock is not None and lock.path == f"{tmp_path}/turns.db-writer.lock"
     fork = mp.get_context("fork")
     entered, done = fork.Event(), fork.Event()
+    child = fork.Process(target=_write_when_free, args=(url, entered, done))
     lock.acquire()  # held by this process (and one of its threads) at the fork
+    held = True
     try:
-        child = fork.Process(target=_write_when_free, args=(url, entered, done))
         child.start()
         assert not entered.wait(0.5), "the child wrote while this process held the lock"
-    finally:
         lock.release()
-    assert entered.wait(10) and done.wait(10)
-    child.join(10)
-    assert child.exitcode == 0
-    engine.dispose()
+        held = False
+        assert entered.wait(10) and done.wait(10)
+        child.join(10)
+        assert child.exitcode == 0
+    finally:
+        if held:
+            lock.release()
+        if child.is_alive():
+            child.kill()
+            child.join()
+        engine.dispose()
 
 
-def test_in_memory_sqlite_serializes_threads_only() -> None:
-    lock = write_lock(make_engine("sqlite://"))
-    assert lock is not None and lock.path is None
+def test_in_memory_sqlite_serializes_threads_only(tmp_path: Path) -> None:
+    for memory in ("sqlite://", "sqlite:///file:mem1?mode=memory&cache=shared&uri=true"):
+        lock = write_lock(create_engine(memory, poolclass=StaticPool))
+        assert lock is not None and lock.path is None
+    on_file = write_lock(make_engine(f"sqlite:///file:{tmp_path}/u.db?mode=rwc&uri=true"))
+    assert on_file is not None and on_file.path == f"{tmp_path}/u.db-writer.lock"
     assert write_lock(make_engine("postgresql+psycopg://u@127.0.0.1/db")) is None
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite has no server
-def test_a_postgresql_connection_that_died_while_idle_is_replaced(
+def test_a_postgresql_restart_seen_by_one_ping_renews_the_whole_pool(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    with engine.connect() as conn:
-        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with engine.connect() as first, engine.connect() as second:  # two pooled connections
+        pids = {c.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                for c in (first, second)}
     other = make_engine(engine_url(engine))
     with other.connect() as killer:  # as a database restart would
-        assert killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        for pid in pids:
+            assert killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
     other.dispose()
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has idled long enough
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # idled long enough: pinged
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() not in pids
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # fresh: not pinged
+    with engine.connect() as first, engine.connect() as second:
+        # the other dead connection was dropped with the pool, not handed out
+        assert not {c.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                    for c in (first, second)} & pids

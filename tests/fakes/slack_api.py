@@ -15,6 +15,7 @@ import contextlib
 import json
 import socket
 import socketserver
+import ssl
 import threading
 import zoneinfo
 from collections.abc import Callable
@@ -83,7 +84,9 @@ def _error(error: str, status: int = 200) -> _Reply:
 class FakeSlack:
     """A fake Slack Web API and response_url endpoint on 127.0.0.1, in a daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: a server-side context, to serve https:// as Slack does."""
+        self._tls = tls
         self._cond = threading.Condition(threading.RLock())
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -105,6 +108,8 @@ class FakeSlack:
             raise RuntimeError("FakeSlack is already running")
         server = _Server(("127.0.0.1", 0), _Handler)
         server.fake = self
+        if self._tls is not None:
+            server.socket = self._tls.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._port = server.server_address[1]
         self._thread = threading.Thread(
@@ -165,7 +170,7 @@ class FakeSlack:
     def _origin(self) -> str:
         if self._port is None:
             raise RuntimeError("FakeSlack has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self._port}"
 
     # -- configuration ---------------------------------------------------------------------
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +85,38 @@ def test_a_dead_endpoint_raises_for_the_caller_to_log(sender: ResponseUrlSender)
         url = gone.response_url("x")
     with pytest.raises(OSError):
         sender.post(url, {"text": "nobody is listening"})
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_over_tls_a_connection_dropped_without_goodbye_is_replaced(
+        tls_files: tuple[Path, Path]) -> None:
+    # Slack's response_urls are https: a server that drops an idle TLS connection without
+    # a close_notify must not cost the reply
+    cert, key = tls_files
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    sender = ResponseUrlSender(timeout=5, ssl_context=ssl.create_default_context(
+        cafile=str(cert)))
+    try:
+        with FakeSlack(tls=server_side) as slack:
+            url = slack.response_url("tls")
+            assert url.startswith("https://")
+            assert sender.post(url, {"text": "first"}).status_code == 200
+            assert sender.post(url, {"text": "second"}).status_code == 200
+            assert slack.connections_accepted == 1  # kept alive over TLS
+            slack.hang_up()
+            assert sender.post(url, {"text": "third"}).status_code == 200
+            assert [r["text"] for r in slack.responses("tls")] == ["first", "second", "third"]
+            assert slack.connections_accepted == 2
+    finally:
+        sender.close()
