@@ -193,6 +193,9 @@ class DailyService:
         self.channel = channel
         self.clock = clock or (lambda: datetime.now(UTC))
         self.refresher: Coalescer[int] = Coalescer(refresh_interval, self.refresh_count)
+        # what never changes about a post (team, channel, question, date, previous post),
+        # so a click on PostgreSQL is one round trip; the status is checked as it writes
+        self._posts: dict[int, answers_sql.PostRow] = {}
 
     # -- commands
 
@@ -434,28 +437,41 @@ class DailyService:
         now = self.clock()
         # on PostgreSQL the answer, score and points are written in one statement
         with core_transaction(self.sessions, single_statement_writes=True) as conn:
-            post = answers_sql.read_post(conn, post_id)
+            checks_status = conn.dialect.name == "postgresql"  # in the same statement
+            post = self._posts.get(post_id) if checks_status else None
+            if post is None:
+                post = answers_sql.read_post(conn, post_id)
+                if checks_status and post is not None and \
+                        post.status in answers_sql.OPEN_STATUSES:
+                    if len(self._posts) >= 256:
+                        self._posts.clear()
+                    self._posts[post_id] = post
             question = self.study.kb.questions.get(post.question_id) if post else None
-            # a "claimed" post counts as open: its message can be on screen a moment before
-            # the post is marked as posted
             if post is None or post.team_id != team_id or question is None or \
                     not 0 <= choice < len(question.choices):
                 return AnswerOutcome("invalid")
             concepts = self._concepts(question)
-            if post.status == "closed":
-                previous = answers_sql.read_answer(conn, post_id, user_id)
-                return AnswerOutcome("closed", question, previous[0] if previous else -1,
-                                     bool(previous and previous[1]), concepts)
             correct = choice == question.answer_index
-            week, month = (daily.period_bounds(p, post.local_date) for p in ("week", "month"))
-            assert week is not None and month is not None
-            if not answers_sql.record(conn, post, user_id, choice, correct, now, week[0],
-                                      month[0]):
-                mine = answers_sql.read_answer(conn, post_id, user_id)
-                return AnswerOutcome("already", question, mine[0] if mine else choice,
-                                     bool(mine and mine[1]), concepts)
-        self.refresher.request(post_id)
-        return AnswerOutcome("recorded", question, choice, correct, concepts)
+            closed = post.status not in answers_sql.OPEN_STATUSES
+            recorded = False
+            if not closed:
+                week, month = (daily.period_bounds(p, post.local_date)
+                               for p in ("week", "month"))
+                assert week is not None and month is not None
+                recorded = answers_sql.record(conn, post, user_id, choice, correct, now,
+                                              week[0], month[0])
+                # if not: answered before, or (PostgreSQL, a remembered post) closed since
+                closed = not recorded and checks_status and \
+                    answers_sql.read_status(conn, post_id) not in answers_sql.OPEN_STATUSES
+            mine = None if recorded else answers_sql.read_answer(conn, post_id, user_id)
+        if recorded:  # committed: the count on the post can be refreshed
+            self.refresher.request(post_id)
+            return AnswerOutcome("recorded", question, choice, correct, concepts)
+        if closed:
+            return AnswerOutcome("closed", question, mine[0] if mine else -1,
+                                 bool(mine and mine[1]), concepts)
+        return AnswerOutcome("already", question, mine[0] if mine else choice,
+                             bool(mine and mine[1]), concepts)
 
     def refresh_count(self, post_id: int) -> None:
         """Show the current answer count on the question (coalesced by the caller)."""

@@ -54,6 +54,12 @@ _READ_POST = select(posts.c.id, posts.c.team_id, posts.c.channel_id, posts.c.que
                     posts.c.status, posts.c.local_date, posts.c.previous_post_id).where(
     posts.c.id == bindparam("post_id"))
 
+_READ_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id"))
+
+#: a "claimed" post counts as open: its message can be on screen a moment before the
+#: post is marked as posted
+OPEN_STATUSES = ("claimed", "posted")
+
 _READ_ANSWER = select(answers.c.choice, answers.c.correct).where(
     answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id"))
 
@@ -111,11 +117,22 @@ def _sqlite_statements() -> tuple[Any, Any, Any]:
 
 
 def _postgresql_statement() -> Any:
-    """The whole click as one statement (one round trip): the answer, then, only if it
-    was new, the score and (if right) the week's and month's points, as data-modifying
-    CTEs. Selects the new answer's id: no row when the person had answered already."""
+    """The whole click as one statement (one round trip): the answer, if the post is
+    still open, then, only if the answer was new, the score and (if right) the week's
+    and month's points, as data-modifying CTEs. Selects the new answer's id: no row
+    when the person had answered already or the post has closed."""
     insert = postgresql.insert
-    new = _add_answer(insert).cte("new_answer")
+    columns: dict[str, Any] = {"team_id": _TEAM, "channel_id": _CHANNEL, "user_id": _USER,
+               "kind": literal("daily"), "post_id": bindparam("post_id", type_=Integer()),
+               "question_id": bindparam("question_id", type_=String()),
+               "choice": bindparam("choice", type_=Integer()), "correct": _CORRECT,
+               "local_date": bindparam("local_date", type_=Date()),
+               "answered_at": bindparam("now", type_=DateTime(timezone=True))}
+    still_open = select(*columns.values()).where(
+        posts.c.id == bindparam("post_id", type_=Integer()),
+        posts.c.status.in_(OPEN_STATUSES))
+    new = insert(answers).from_select(list(columns), still_open).on_conflict_do_nothing(
+        index_elements=["post_id", "user_id"]).returning(answers.c.id).cte("new_answer")
     first, update = _score_rule()
     score = insert(scores).from_select(
         list(first), select(*first.values()).select_from(new),
@@ -146,6 +163,12 @@ def read_post(conn: Connection, post_id: int) -> PostRow | None:
     return PostRow(*row) if row else None
 
 
+def read_status(conn: Connection, post_id: int) -> str | None:
+    """A post's status now."""
+    status = conn.execute(_READ_STATUS, {"post_id": post_id}).scalar()
+    return None if status is None else str(status)
+
+
 def read_answer(conn: Connection, post_id: int, user_id: str) -> tuple[int, bool] | None:
     """A person's recorded (choice, correct) for a post."""
     row = conn.execute(_READ_ANSWER, {"post_id": post_id, "user_id": user_id}).first()
@@ -154,7 +177,9 @@ def read_answer(conn: Connection, post_id: int, user_id: str) -> tuple[int, bool
 
 def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: bool,
            now: datetime, week: date, month: date) -> bool:
-    """Store a first answer and its points and streak; False if the person had answered."""
+    """Store a first answer and its points and streak; False if the person had answered
+    (or, on PostgreSQL, where the post's status is checked in the same statement, if the
+    post has closed). On SQLite the caller has read the post in this transaction."""
     params = {"team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id,
               "post_id": post.id, "question_id": post.question_id, "choice": choice,
               "correct": correct, "local_date": post.local_date, "now": now,

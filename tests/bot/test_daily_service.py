@@ -113,7 +113,12 @@ def test_the_next_post_closes_the_previous_with_its_reveal(
     closed_updates = [u for u in channel.updates if u[1] is not None]
     assert closed_updates[0][0].post_id == first.post_id
     late = service.answer(TEAM, "U4", choice_value(first.post_id, right))
-    assert late.status == "closed" and late.question is not None
+    assert late.status == "closed" and late.question is not None and late.chosen == -1
+    again = service.answer(TEAM, "U2", choice_value(first.post_id, right))
+    assert again.status == "closed" and again.chosen == wrong and not again.correct
+    # nothing was stored or scored after the close
+    assert service.stats(Caller(TEAM, "U4", CHANNEL)).answered == 0
+    assert service.stats(Caller(TEAM, "U2", CHANNEL)).points == 0
 
 
 def test_only_the_first_click_counts(service: DailyService, channel: RecordingChannel) -> None:
