@@ -2,9 +2,11 @@
 
 A click reads the post, inserts the answer (`ON CONFLICT DO NOTHING`: the first click
 wins), upserts the person's running score with the streak rule in SQL, and adds the
-week and month points. On PostgreSQL the three writes are one statement (one round
-trip); SQLite, in-process, runs them one after the other. Statements are built once
-and reused, so each click costs only parameter binding and the round trips.
+week and month points. On PostgreSQL the three writes are one statement that also
+checks the post is still open (one round trip; the caller may remember a post's fixed
+fields); SQLite, in-process, reads the post and runs the writes one after the other in
+its transaction. Statements are built once and reused, so each click costs only
+parameter binding and the round trips.
 """
 
 from __future__ import annotations
