@@ -128,7 +128,7 @@ class Assistant:
             if isinstance(result, LeaderboardResult):
                 board = replace(result, rows=result.rows[:5])
         next_post = self.daily.next_post(team_id, channel) if channel else None
-        weakest = tuple(sorted(stats.mastery, key=lambda cm: (cm[1], cm[0].id))[:3])
+        weakest = stats.mastery[:3]  # mastery comes weakest first
         return Dashboard(user_id, stats, channel, board, next_post, weakest, focus)
 
     def practice_concept(self, caller: Caller, concept_id: str) -> PracticeQuestion | Notice:

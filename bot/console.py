@@ -90,7 +90,7 @@ def render_question(result: PracticeQuestion) -> str:
     """A practice question, answered by typing a letter."""
     q = result.question
     lines = [f"Practice question ({q.difficulty}, not scored)", _wrap(q.prompt), ""]
-    lines += [f"  {LETTERS[i]}. {choice}" for i, choice in enumerate(q.choices)]
+    lines += _choices(q)
     lines += ["", f"Answer with a letter (A-{LETTERS[len(q.choices) - 1]})."]
     return "\n".join(lines)
 

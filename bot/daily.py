@@ -10,9 +10,12 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.knowledge_base import KnowledgeBase, Question
+
+T = TypeVar("T")
 
 WEEKDAYS = frozenset(range(5))  # Monday..Friday
 CLAIM_LEASE = timedelta(minutes=2)  # a claim older than this with no post is retried
@@ -85,8 +88,12 @@ def choose_question(kb: KnowledgeBase, used: dict[str, int], seed: str) -> Quest
         concept_uses[q.concepts[0]] += used.get(q.id, 0)
     least = min(concept_uses[q.concepts[0]] for q in fresh)
     candidates = [q for q in fresh if concept_uses[q.concepts[0]] == least]
-    rng = random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16))
-    return rng.choice(candidates)
+    return seeded_choice(seed, candidates)
+
+
+def seeded_choice(seed: str, items: Sequence[T]) -> T:
+    """A pick that depends only on the seed: the same seed picks the same item."""
+    return random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16)).choice(items)
 
 
 @dataclass(frozen=True)

@@ -229,10 +229,8 @@ class DailyService:
                 timezone=zone, days=command.days,
                 close_time=f"{command.close_at:%H:%M}" if command.close_at else None,
                 user_id=caller.user_id, now=now)
-            posted_today = repo.post_for_slot(caller.team_id, caller.channel_id,
-                                              self._today(now, zone).isoformat()) is not None
-        when = daily.next_post_time(now, f"{command.at:%H:%M}", zone, command.days,
-                                    posted_today)
+            when = self._next_time(repo, caller.team_id, caller.channel_id, now,
+                                   f"{command.at:%H:%M}", zone, command.days)
         closing = (f", closing at {command.close_at:%H:%M}" if command.close_at else
                    ", open until the next one")
         return Notice(f"Daily question on: {command.at:%H:%M} {zone}, "
@@ -269,10 +267,8 @@ class DailyService:
             if sub is None or not sub.enabled:
                 return Notice("No daily question in this channel. An admin can start one "
                               "with `/virtsec daily on 09:00 Europe/Berlin`.")
-            posted = repo.post_for_slot(caller.team_id, caller.channel_id,
-                                        self._today(now, sub.timezone).isoformat())
-            when = daily.next_post_time(now, sub.post_time, sub.timezone, sub.days,
-                                        posted is not None)
+            when = self._next_time(repo, caller.team_id, caller.channel_id, now,
+                                   sub.post_time, sub.timezone, sub.days)
             days = "every day" if sub.days == "everyday" else "Monday to Friday"
             close = f", closing at {sub.close_time}" if sub.close_time else ""
             return Notice(f"Daily question: {sub.post_time} {sub.timezone}, {days}{close}. "
@@ -437,7 +433,7 @@ class DailyService:
         now = self.clock()
         # on PostgreSQL the answer, score and points are written in one statement
         with core_transaction(self.sessions, single_statement_writes=True) as conn:
-            checks_status = conn.dialect.name == "postgresql"  # in the same statement
+            checks_status = answers_sql.checks_open(conn)
             post = self._posts.get(post_id) if checks_status else None
             if post is None:
                 post = answers_sql.read_post(conn, post_id)
@@ -493,12 +489,11 @@ class DailyService:
             repo = Repository(session)
             if not repo.close_post(post_id, self.clock()):
                 return False
-            post = repo.post(post_id)
+            post = repo.post(post_id)  # loaded after the update: already closed
             assert post is not None
-            session.refresh(post)
-            view = replace(self._view(post, closed=True), answer_count=repo.answer_count(post_id))
-            reveal = Reveal(view, repo.choice_counts(post_id),
-                            tuple(repo.correct_users(post_id)))
+            counts = repo.choice_counts(post_id)
+            view = replace(self._view(post, closed=True), answer_count=sum(counts.values()))
+            reveal = Reveal(view, counts, tuple(repo.correct_users(post_id)))
         if view.ts is None:
             return True
         try:
@@ -521,10 +516,8 @@ class DailyService:
             sub = repo.subscription(team_id, channel_id)
             if sub is None or not sub.enabled:
                 return None
-            posted = repo.post_for_slot(team_id, channel_id,
-                                        self._today(now, sub.timezone).isoformat())
-            return daily.next_post_time(now, sub.post_time, sub.timezone, sub.days,
-                                        posted is not None)
+            return self._next_time(repo, team_id, channel_id, now, sub.post_time,
+                                   sub.timezone, sub.days)
 
     def open_post_id(self, team_id: str, channel_id: str) -> int | None:
         """The newest open question in a channel."""
@@ -616,6 +609,12 @@ class DailyService:
     def _zone_in(repo: Repository, team_id: str, channel_id: str) -> str:
         sub = repo.subscription(team_id, channel_id)
         return sub.timezone if sub else "UTC"
+
+    def _next_time(self, repo: Repository, team_id: str, channel_id: str, now: datetime,
+                   post_time: str, zone: str, days: str) -> datetime:
+        """The channel's next post time: today's slot counts only if not posted yet."""
+        posted = repo.post_for_slot(team_id, channel_id, self._today(now, zone).isoformat())
+        return daily.next_post_time(now, post_time, zone, days, posted is not None)
 
     @staticmethod
     def _today(now: datetime, zone: str) -> date:

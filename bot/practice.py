@@ -10,14 +10,13 @@ due soonest (review ahead).
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fsrs import Card, Rating, Scheduler, State
 
+from bot.daily import seeded_choice
 from bot.knowledge_base import KnowledgeBase, Question
 
 NEW_PER_DAY = 10
@@ -107,8 +106,7 @@ def pick_for_concept(kb: KnowledgeBase, cards: Sequence[CardState], now: datetim
         return kb.questions[due[0].question_id]
     unseen = [q for q in pool if q.id not in known]
     if unseen:
-        rng = random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16))
-        return rng.choice(unseen)
+        return seeded_choice(seed, unseen)
     soonest = sorted((known[q.id] for q in pool), key=lambda c: (_utc(c.due), c.question_id))
     return kb.questions[soonest[0].question_id] if soonest else None
 
@@ -120,8 +118,7 @@ def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
         counts[q.concepts[0]] = counts.get(q.concepts[0], 0) + 1
     least = min(counts.get(q.concepts[0], 0) for q in unseen)
     candidates = [q for q in unseen if counts.get(q.concepts[0], 0) == least]
-    rng = random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:16], 16))
-    return rng.choice(candidates)
+    return seeded_choice(seed, candidates)
 
 
 def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 from bot.assistant import Assistant
 from handlers.app_home import HomePublisher
 from handlers.blocks import DAILY_ANSWER, render
-from handlers.slack_context import ephemeral
+from handlers.slack_context import caller_from, ephemeral
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +25,14 @@ def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor,
                respond: Respond) -> None:
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
-        team_id = body.get("team", {}).get("id") or body["user"].get("team_id", "")
-        outcome = assistant.answer_daily(team_id, body["user"]["id"],
+        caller = caller_from(body)
+        outcome = assistant.answer_daily(caller.team_id, caller.user_id,
                                          str(action.get("value", "")))
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
         replies.submit(_reply, respond, ephemeral(render(outcome), replace_original=False))
         if outcome.status == "recorded":
-            home.answered(team_id, body["user"]["id"])
+            home.answered(caller.team_id, caller.user_id)
 
 
 def _reply(respond: Respond, message: dict[str, Any]) -> None:

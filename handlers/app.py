@@ -144,5 +144,5 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
     virtsec_command.register(app, assistant, settings)
     concept_buttons.register(app, assistant)
     practice_buttons.register(app, assistant, home)
-    app_home.register(app, assistant, home, executor)
+    app_home.register(app, assistant, home)
     return app, assistant

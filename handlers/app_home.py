@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -12,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.assistant import Assistant
 from bot.daily_service import Coalescer
-from bot.services import Caller, Notice, PracticeOutcome, PracticeQuestion
+from bot.services import Notice, PracticeOutcome, PracticeQuestion
 from handlers.blocks import HOME_PRACTICE, render_home
 from handlers.slack_context import ack_only, caller_from
 
@@ -47,8 +46,7 @@ class HomePublisher:
             logger.warning("views.publish for %s failed: %s", user_id, exc)
 
 
-def register(app: App, assistant: Assistant, home: HomePublisher,
-             executor: ThreadPoolExecutor) -> None:
+def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
     """Add the Home tab listeners."""
 
     def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -64,12 +62,9 @@ def register(app: App, assistant: Assistant, home: HomePublisher,
 
     app.event("app_home_opened")(ack=ack_only, lazy=[opened])
     app.action(HOME_PRACTICE)(ack=ack_only, lazy=[practice])
-    del executor
 
 
 def answered_in_home(body: dict[str, Any]) -> bool:
     """True when a practice button was clicked on the Home tab (no response_url there)."""
     return bool(body.get("container", {}).get("type") == "view")
 
-
-__all__ = ["Caller", "HomePublisher", "answered_in_home", "register"]

@@ -342,6 +342,7 @@ def _answer_outcome_blocks(outcome: AnswerOutcome) -> Rendered:
     return _finish(text, blocks)
 
 
+MEDALS = {1: ":first_place_medal:", 2: ":second_place_medal:", 3: ":third_place_medal:"}
 PERIOD_NAMES = {"week": "this week", "month": "this month", "all": "all time"}
 
 
@@ -353,8 +354,7 @@ def render_leaderboard(result: LeaderboardResult) -> Rendered:
     if not result.rows:
         text = f"{title}: no points yet. Answer the daily question to get on the board!"
         return _finish(text, [_header(title), _section(escape(text.split(": ", 1)[1]))])
-    medals = {1: ":first_place_medal:", 2: ":second_place_medal:", 3: ":third_place_medal:"}
-    lines = [f"{medals.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points} "
+    lines = [f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points} "
              f"{'point' if r.points == 1 else 'points'}" for r in result.rows]
     blocks: list[Block] = [_header(title), _section("\n".join(lines))]
     in_top = any(r.user_id == result.caller_id for r in result.rows)
@@ -425,10 +425,9 @@ def render_weekly_report(report: WeeklyReportView) -> Rendered:
     """The Monday post: top scorers, most improved, what the team missed, the hardest one."""
     title = f"Weekly report — week of {report.week_start:%d %b %Y}"
     blocks: list[Block] = [_header(title)]
-    medals = {1: ":first_place_medal:", 2: ":second_place_medal:", 3: ":third_place_medal:"}
     if report.top:
         blocks.append(_section("*Top scorers*\n" + "\n".join(
-            f"{medals.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points}"
+            f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points}"
             for r in report.top)))
     if report.improved:
         blocks.append(_section("*Most improved*\n" + "\n".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -55,5 +55,3 @@ def register(app: App, assistant: Assistant) -> None:
     app.action(OPEN_CONCEPT)(ack=ack_only, lazy=[open_concept])
     app.action(SHARE_CONCEPT)(ack=ack_only, lazy=[share_concept])
 
-
-__all__ = ["Ack", "register"]

@@ -22,27 +22,35 @@ class SlackUnavailable(Exception):
     """Slack's Web API failed (5xx, refused connection, time-out) while serving a request."""
 
 
-def is_admin(client: WebClient, settings: Settings, user_id: str) -> bool:
+class SlackUser:
+    """One person as Slack describes them (users.info), fetched at most once per request."""
+
+    def __init__(self, client: WebClient, user_id: str):
+        self.client = client
+        self.user_id = user_id
+        self._info: dict[str, Any] | None = None
+
+    def info(self) -> dict[str, Any]:
+        """users.info's `user`; SlackUnavailable when Slack does not answer."""
+        if self._info is None:
+            try:
+                self._info = dict(self.client.users_info(user=self.user_id)["user"])
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                logger.warning("users.info failed for %s: %s", self.user_id, exc)
+                raise SlackUnavailable from exc
+        return self._info
+
+
+def is_admin(user: SlackUser, settings: Settings) -> bool:
     """VIRTSEC_ADMINS when set, otherwise Slack's workspace admins and owners."""
-
-    def workspace_admin() -> bool:
-        try:
-            user = client.users_info(user=user_id)["user"]
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            logger.warning("users.info failed for %s: %s", user_id, exc)
-            raise SlackUnavailable from exc
-        return bool(user.get("is_admin") or user.get("is_owner"))
-
-    return may_administer(user_id, settings.admins, workspace_admin)
+    return may_administer(user.user_id, settings.admins,
+                          lambda: bool(user.info().get("is_admin")
+                                       or user.info().get("is_owner")))
 
 
-def user_timezone(client: WebClient, user_id: str) -> str | None:
+def user_timezone(user: SlackUser) -> str | None:
     """The person's Slack time zone (users.info `tz`), or None when Slack doesn't say."""
-    try:
-        tz = client.users_info(user=user_id)["user"].get("tz")
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        logger.warning("users.info failed for %s: %s", user_id, exc)
-        raise SlackUnavailable from exc
+    tz = user.info().get("tz")
     return str(tz) if tz else None
 
 

@@ -15,6 +15,7 @@ from handlers.blocks import render, render_notice
 from handlers.slack_context import (
     SLACK_UNREACHABLE,
     SlackUnavailable,
+    SlackUser,
     ephemeral,
     is_admin,
     user_timezone,
@@ -32,8 +33,9 @@ def register(app: App, assistant: Assistant, settings: Settings) -> None:
         user = command["user_id"]
         try:
             parsed = parse(command.get("text") or "")
-            admin = parsed.admin and is_admin(client, settings, user)
-            zone = user_timezone(client, user) if isinstance(parsed, DailyOn) and admin \
+            slack_user = SlackUser(client, user)  # users.info at most once
+            admin = parsed.admin and is_admin(slack_user, settings)
+            zone = user_timezone(slack_user) if isinstance(parsed, DailyOn) and admin \
                 and parsed.timezone is None else None
         except CommandError as exc:
             ack(**ephemeral(render_notice(Notice(str(exc), error=True))))

@@ -177,6 +177,12 @@ def read_answer(conn: Connection, post_id: int, user_id: str) -> tuple[int, bool
     return (int(row[0]), bool(row[1])) if row else None
 
 
+def checks_open(conn: Connection) -> bool:
+    """True where record() itself refuses a closed post (PostgreSQL's single statement),
+    so the caller need not read the post's status first."""
+    return conn.dialect.name == "postgresql"
+
+
 def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: bool,
            now: datetime, week: date, month: date) -> bool:
     """Store a first answer and its points and streak; False if the person had answered
@@ -187,7 +193,7 @@ def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: 
               "correct": correct, "local_date": post.local_date, "now": now,
               "point": int(correct), "previous_post_id": post.previous_post_id,
               "streak_post_id": post.id if correct else None, "week": week, "month": month}
-    if conn.dialect.name == "postgresql":
+    if checks_open(conn):
         return conn.execute(_POSTGRESQL, params).first() is not None
     add_answer, upsert_score, add_points = _SQLITE
     if conn.execute(add_answer, params).first() is None:

@@ -284,13 +284,10 @@ class Repository:
             Answer.team_id == team_id, Answer.user_id == user_id, Answer.kind == "daily")
             .order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(1))
 
-    def user_answers(self, team_id: str, user_id: str, channel_id: str | None = None
-                     ) -> list[tuple[str, bool, str]]:
+    def user_answers(self, team_id: str, user_id: str) -> list[tuple[str, bool, str]]:
         """A person's answers as (question id, correct, kind)."""
         stmt = select(Answer.question_id, Answer.correct, Answer.kind).where(
             Answer.team_id == team_id, Answer.user_id == user_id)
-        if channel_id is not None:
-            stmt = stmt.where(Answer.channel_id == channel_id)
         return [(q, bool(c), k) for q, c, k in self.session.execute(stmt).all()]
 
     # -- spaced repetition
