@@ -1,4 +1,4 @@
-"""The baseline for benchmarks/http.py: a Bolt app whose /virtsec handler only acks."""
+"""The baseline for benchmarks/http_bench.py: a Bolt app whose /virtsec handler only acks."""
 
 from __future__ import annotations
 

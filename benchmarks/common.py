@@ -5,7 +5,10 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -109,3 +112,19 @@ def post_timed(conn: http.client.HTTPConnection, port: int, body: str | bytes,
         conn.close()
         return (http.client.HTTPConnection("127.0.0.1", port, timeout=10), False,
                 time.perf_counter() - t0)
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[Any], path: str) -> None:
+    """Wait (up to 60 s) until the server on `port` answers `path`."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers (405/404 on the bare app's probe path is fine)
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")

@@ -14,23 +14,19 @@ the number of generated queries; difflib gets a tenth of them: it is slow).
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import gc
+import itertools
+import random
+import statistics
 import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-# benchmarks/http.py would shadow the standard library's http package
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-import argparse  # noqa: E402
-import difflib  # noqa: E402
-import gc  # noqa: E402
-import itertools  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-
-import yaml  # noqa: E402
-from rapidfuzz import fuzz, process, utils  # noqa: E402
+import yaml
+from rapidfuzz import fuzz, process, utils
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

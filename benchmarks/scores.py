@@ -18,35 +18,30 @@ Run: ``.venv/bin/python benchmarks/scores.py [--users 10000] [--days 365] [--sec
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-
-# benchmarks/http.py would shadow the standard library's http package
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import hmac  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-import urllib.request  # noqa: E402
-import uuid  # noqa: E402
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from benchmarks.common import (  # noqa: E402
@@ -55,6 +50,7 @@ from benchmarks.common import (  # noqa: E402
     pct,
     postgres_schema,
     postgres_url,
+    wait_healthy,
 )
 from bot import knowledge_base  # noqa: E402
 from bot.daily_service import DailyService  # noqa: E402
@@ -66,6 +62,7 @@ from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 TEAM, CHANNEL = "T0TEST", "CBENCH"
 SECRET = "bench-signing-secret"
+SIGNER = SignatureVerifier(SECRET)
 BIN = Path(sys.executable).parent
 
 
@@ -177,8 +174,7 @@ WARM_UP = 1.0  # seconds not counted: each worker opens its connections, compile
 def _signed(body: bytes, port: int) -> bytes:
     """A whole HTTP request for /slack/events, signed as Slack signs it."""
     ts = str(int(time.time()))
-    base = b"v0:" + ts.encode() + b":" + body
-    signature = "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+    signature = SIGNER.generate_signature(timestamp=ts, body=body)
     return (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(body)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
@@ -298,15 +294,7 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
                                 env=env, stdout=log_file, stderr=log_file,
                                 cwd=log.parent)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("virtsec serve did not start") from None
-                    time.sleep(0.2)
+            wait_healthy(port, proc, "/healthz")
             spawn = mp.get_context("spawn")
             queue: Any = spawn.Queue()
             loaders = [spawn.Process(target=click_load, args=(

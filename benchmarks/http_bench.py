@@ -8,41 +8,36 @@ latency, requests/s, the ratio between the two servers, and the servers'
 memory (RSS summed over master and workers, and PSS, which counts shared pages
 once).
 
-Run: ``.venv/bin/python benchmarks/http.py [--seconds 20] [--concurrency 20]``
+Run: ``.venv/bin/python benchmarks/http_bench.py [--seconds 20] [--concurrency 20]``
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import queue as queue_module
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
-# this file is named http.py: keep its folder off sys.path so the standard library's
-# http package is the one imported
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import os  # noqa: E402
-import queue as queue_module  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-import urllib.request  # noqa: E402
-from typing import Any  # noqa: E402
-
-import yaml  # noqa: E402
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
+import yaml
+from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import free_port, post_timed  # noqa: E402
+from benchmarks.common import free_port, post_timed, wait_healthy  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -129,21 +124,6 @@ def memory_mb(pid: int) -> tuple[float, float]:
         except OSError:
             pass
     return rss / 1024, pss / 1024
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes], path: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers (405/404 on the bare app's probe path is fine)
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not start")
 
 
 def run(label: str, cmd: list[str], env: dict[str, str], port: int, probe: str,
