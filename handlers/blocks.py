@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.assistant import Dashboard
 from bot.daily_service import AnswerOutcome, LeaderboardResult, PostView, Reveal, StatsResult
-from bot.knowledge_base import Concept
+from bot.knowledge_base import Concept, Question
 from bot.lookup import Match
 from bot.services import (
     Answer,
@@ -214,16 +214,22 @@ def render_scenario(result: ScenarioResult) -> Rendered:
     return _finish(f"Scenario: {s.title}", blocks)
 
 
+def _choice_lines(q: Question) -> str:
+    return "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
+
+
+def _practice_buttons(q: Question) -> ActionsBlock:
+    return ActionsBlock(elements=[_button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER,
+                                          f"{q.id}|{i}") for i, c in enumerate(q.choices)])
+
+
 def render_practice_question(result: PracticeQuestion) -> Rendered:
     """A practice question with one button per choice."""
     q = result.question
-    lines = "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
-    buttons = [_button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER, f"{q.id}|{i}")
-               for i, c in enumerate(q.choices)]
     return _finish(f"Practice question: {q.prompt}", [
         _context(f"Practice question · {q.difficulty} · not scored"),
-        _section(f"*{escape(q.prompt)}*\n{lines}"),
-        ActionsBlock(elements=buttons),
+        _section(f"*{escape(q.prompt)}*\n{_choice_lines(q)}"),
+        _practice_buttons(q),
     ])
 
 
@@ -266,7 +272,7 @@ def _distribution(reveal: Reveal) -> str:
 def render_daily_question(view: PostView, reveal: Reveal | None = None) -> Rendered:
     """The channel post: the question with answer buttons, or its result once closed."""
     q = view.question
-    lines = "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
+    lines = _choice_lines(q)
     blocks: list[Block] = [
         _header("Daily practice question"),
         _section(f"*{escape(q.prompt)}*\n{lines}"),
@@ -454,12 +460,8 @@ HOME_BLOCKS = 100
 def _home_practice(focus: object) -> list[Block]:
     if isinstance(focus, PracticeQuestion):
         q = focus.question
-        lines = "\n".join(f"*{LETTERS[i]}.* {escape(c)}" for i, c in enumerate(q.choices))
-        return [_section(f":dart: *Practice:* {escape(q.prompt)}\n{lines}"),
-                ActionsBlock(elements=[_button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER,
-                                               f"{q.id}|{i}")
-                                       for i, c in enumerate(q.choices)]),
-                DividerBlock()]
+        return [_section(f":dart: *Practice:* {escape(q.prompt)}\n{_choice_lines(q)}"),
+                _practice_buttons(q), DividerBlock()]
     if isinstance(focus, PracticeOutcome):
         q = focus.question
         right = f"{LETTERS[q.answer_index]}. {q.answer}"
