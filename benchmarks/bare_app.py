@@ -9,9 +9,10 @@ from slack_sdk import WebClient
 
 from handlers.wsgi import make_wsgi_app
 
-app = App(client=WebClient(token=os.environ["SLACK_BOT_TOKEN"],
-                           base_url=os.environ["SLACK_API_URL"]),
-          signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+app = App(
+    client=WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]),
+    signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+)
 
 
 @app.command("/virtsec")

@@ -35,8 +35,11 @@ def free_port() -> int:
 
 def postgres_url() -> str | None:
     """VIRTSEC_BENCH_POSTGRES_URL, else VIRTSEC_TEST_POSTGRES_URL, else None."""
-    return (os.environ.get("VIRTSEC_BENCH_POSTGRES_URL")
-            or os.environ.get("VIRTSEC_TEST_POSTGRES_URL") or None)
+    return (
+        os.environ.get("VIRTSEC_BENCH_POSTGRES_URL")
+        or os.environ.get("VIRTSEC_TEST_POSTGRES_URL")
+        or None
+    )
 
 
 @contextmanager
@@ -69,8 +72,9 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def bulk_insert(engine: Engine, table: str, columns: Sequence[str],
-                rows: Iterable[tuple[Any, ...]]) -> None:
+def bulk_insert(
+    engine: Engine, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
     """Load many rows fast: COPY on PostgreSQL, batched executemany on SQLite."""
     names = ", ".join(columns)
     raw = engine.raw_connection()
@@ -96,8 +100,9 @@ def bulk_insert(engine: Engine, table: str, columns: Sequence[str],
         raw.close()
 
 
-def post_timed(conn: http.client.HTTPConnection, port: int, body: str | bytes,
-               headers: dict[str, str]) -> tuple[http.client.HTTPConnection, bool, float]:
+def post_timed(
+    conn: http.client.HTTPConnection, port: int, body: str | bytes, headers: dict[str, str]
+) -> tuple[http.client.HTTPConnection, bool, float]:
     """POST to /slack/events on a keep-alive connection: (connection to reuse, 200?, seconds).
 
     A failed request closes the connection and returns a fresh one.
@@ -110,8 +115,11 @@ def post_timed(conn: http.client.HTTPConnection, port: int, body: str | bytes,
         return conn, resp.status == 200, time.perf_counter() - t0
     except (OSError, http.client.HTTPException):
         conn.close()
-        return (http.client.HTTPConnection("127.0.0.1", port, timeout=10), False,
-                time.perf_counter() - t0)
+        return (
+            http.client.HTTPConnection("127.0.0.1", port, timeout=10),
+            False,
+            time.perf_counter() - t0,
+        )
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[Any], path: str) -> None:

@@ -44,8 +44,6 @@ SECRET = "bench-signing-secret"
 BIN = Path(sys.executable).parent
 
 
-
-
 def signed_bodies() -> list[tuple[bytes, dict[str, str]]]:
     queries = []
     for path in sorted((ROOT / "tests" / "data").glob("lookup_queries*.yaml")):
@@ -54,20 +52,43 @@ def signed_bodies() -> list[tuple[bytes, dict[str, str]]]:
     out = []
     ts = str(int(time.time()))
     for i, q in enumerate(queries):
-        body = urllib.parse.urlencode({
-            "token": "x", "team_id": "T0TEST", "team_domain": "bench", "channel_id": "C1",
-            "channel_name": "bench", "user_id": f"U{i % 50:04d}", "user_name": "bench",
-            "command": "/virtsec", "text": q, "api_app_id": "A0", "response_url":
-            "http://127.0.0.1:9/none", "trigger_id": "1"})
-        out.append((body.encode(), {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}))
+        body = urllib.parse.urlencode(
+            {
+                "token": "x",
+                "team_id": "T0TEST",
+                "team_domain": "bench",
+                "channel_id": "C1",
+                "channel_name": "bench",
+                "user_id": f"U{i % 50:04d}",
+                "user_name": "bench",
+                "command": "/virtsec",
+                "text": q,
+                "api_app_id": "A0",
+                "response_url": "http://127.0.0.1:9/none",
+                "trigger_id": "1",
+            }
+        )
+        out.append(
+            (
+                body.encode(),
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+                },
+            )
+        )
     return out
 
 
-def _worker(port: int, seconds: float, bodies: list[tuple[bytes, dict[str, str]]],
-            offset: int, out: list[float], errors: list[int]) -> None:
+def _worker(
+    port: int,
+    seconds: float,
+    bodies: list[tuple[bytes, dict[str, str]]],
+    offset: int,
+    out: list[float],
+    errors: list[int],
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     deadline = time.monotonic() + seconds
     i = offset
@@ -87,9 +108,10 @@ def load(port: int, seconds: float, concurrency: int, queue: Any) -> None:
     bodies = signed_bodies()
     results: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[int] = []
-    threads = [threading.Thread(target=_worker, args=(port, seconds, bodies, i * 7,
-                                                      results[i], errors))
-               for i in range(concurrency)]
+    threads = [
+        threading.Thread(target=_worker, args=(port, seconds, bodies, i * 7, results[i], errors))
+        for i in range(concurrency)
+    ]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -126,10 +148,18 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-def run(label: str, cmd: list[str], env: dict[str, str], port: int, probe: str,
-        seconds: float, concurrency: int) -> dict[str, float]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=tempfile.mkdtemp())
+def run(
+    label: str,
+    cmd: list[str],
+    env: dict[str, str],
+    port: int,
+    probe: str,
+    seconds: float,
+    concurrency: int,
+) -> dict[str, float]:
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.mkdtemp()
+    )
     try:
         wait_healthy(port, proc, probe)
         queue: Any = mp.get_context("spawn").Queue()
@@ -137,8 +167,9 @@ def run(label: str, cmd: list[str], env: dict[str, str], port: int, probe: str,
         warm.start()
         queue.get()
         warm.join()
-        loader = mp.get_context("spawn").Process(target=load,
-                                                 args=(port, seconds, concurrency, queue))
+        loader = mp.get_context("spawn").Process(
+            target=load, args=(port, seconds, concurrency, queue)
+        )
         loader.start()
         peak = (0.0, 0.0)
         while True:  # read the result before joining: a child with queued data cannot exit
@@ -156,13 +187,20 @@ def run(label: str, cmd: list[str], env: dict[str, str], port: int, probe: str,
         proc.wait(timeout=30)
     latencies.sort()
     result = {
-        "n": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
+        "n": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / elapsed,
         "p50": latencies[len(latencies) // 2] * 1000,
         "p99": latencies[int(len(latencies) * 0.99)] * 1000,
-        "mean": statistics.fmean(latencies) * 1000, "rss": peak[0], "pss": peak[1]}
-    print(f"  {label:<22} {result['rps']:8.1f} req/s   p50 {result['p50']:7.2f} ms   "
-          f"p99 {result['p99']:7.2f} ms   errors {errors}   memory RSS {peak[0]:6.1f} MB, "
-          f"PSS {peak[1]:6.1f} MB")
+        "mean": statistics.fmean(latencies) * 1000,
+        "rss": peak[0],
+        "pss": peak[1],
+    }
+    print(
+        f"  {label:<22} {result['rps']:8.1f} req/s   p50 {result['p50']:7.2f} ms   "
+        f"p99 {result['p99']:7.2f} ms   errors {errors}   memory RSS {peak[0]:6.1f} MB, "
+        f"PSS {peak[1]:6.1f} MB"
+    )
     return result
 
 
@@ -174,26 +212,57 @@ def main() -> None:
     workers = os.environ.get("VIRTSEC_WEB_WORKERS", "2")
     threads = os.environ.get("VIRTSEC_WEB_THREADS", "4")
     with FakeSlack() as slack:
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": slack.base_url, "VIRTSEC_WEB_WORKERS": workers,
-               "VIRTSEC_WEB_THREADS": threads, "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "VIRTSEC_WEB_WORKERS": workers,
+            "VIRTSEC_WEB_THREADS": threads,
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("SLACK_APP_TOKEN", None)
-        print(f"gunicorn gthread, {workers} worker(s) x {threads} threads, preloaded; "
-              f"concurrency {args.concurrency} for {args.seconds:.0f} s; "
-              f"{os.cpu_count()} CPUs")
+        print(
+            f"gunicorn gthread, {workers} worker(s) x {threads} threads, preloaded; "
+            f"concurrency {args.concurrency} for {args.seconds:.0f} s; "
+            f"{os.cpu_count()} CPUs"
+        )
         port = free_port()
-        ours = run("virtsec serve", [str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
-                   {**env, "PORT": str(port),
-                    "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/bench.db"},
-                   port, "/healthz", args.seconds, args.concurrency)
+        ours = run(
+            "virtsec serve",
+            [str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
+            {**env, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/bench.db"},
+            port,
+            "/healthz",
+            args.seconds,
+            args.concurrency,
+        )
         port = free_port()
-        bare = run("bare Bolt (ack only)",
-                   [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", workers,
-                    "-k", "gthread", "--threads", threads, "--preload",
-                    "benchmarks.bare_app:application"],
-                   env, port, "/slack/events", args.seconds, args.concurrency)
-    print(f"\n  throughput ratio virtsec / bare: {ours['rps'] / bare['rps']:.0%}   "
-          f"p99 ratio: {ours['p99'] / bare['p99']:.2f}x")
+        bare = run(
+            "bare Bolt (ack only)",
+            [
+                str(BIN / "gunicorn"),
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                workers,
+                "-k",
+                "gthread",
+                "--threads",
+                threads,
+                "--preload",
+                "benchmarks.bare_app:application",
+            ],
+            env,
+            port,
+            "/slack/events",
+            args.seconds,
+            args.concurrency,
+        )
+    print(
+        f"\n  throughput ratio virtsec / bare: {ours['rps'] / bare['rps']:.0%}   "
+        f"p99 ratio: {ours['p99'] / bare['p99']:.2f}x"
+    )
     print(json.dumps({"virtsec": ours, "bare": bare}, indent=None))
 
 

@@ -35,8 +35,11 @@ from bot import knowledge_base  # noqa: E402
 from bot.knowledge_base import Concept  # noqa: E402
 from bot.lookup import ConceptIndex, build_index  # noqa: E402
 
-SYLLABLES = [a + b for a in "bcdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "en",
-                                                           "is", "on", "ul")]
+SYLLABLES = [
+    a + b
+    for a in "bcdfghklmnprstvz"
+    for b in ("a", "e", "i", "o", "u", "ar", "en", "is", "on", "ul")
+]
 
 
 def percentile(samples: Sequence[float], pct: float) -> float:
@@ -80,9 +83,16 @@ def generate(n_concepts: int, n_aliases: int, seed: int = 7) -> list[Concept]:
                 names.add(a)
                 aliases.append(a)
         names.add(title)
-        concepts.append(Concept(id=f"c-{i}", title=title, aliases=tuple(aliases),
-                                summary="generated", tags=("generated",),
-                                sources=("generated",)))
+        concepts.append(
+            Concept(
+                id=f"c-{i}",
+                title=title,
+                aliases=tuple(aliases),
+                summary="generated",
+                tags=("generated",),
+                sources=("generated",),
+            )
+        )
     return concepts
 
 
@@ -90,7 +100,7 @@ def typo(word: str, rng: random.Random) -> str:
     if len(word) < 6:
         return word
     i = rng.randrange(1, len(word) - 1)
-    return word[:i] + word[i + 1] + word[i] + word[i + 2:]  # transposition
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # transposition
 
 
 def generated_queries(concepts: list[Concept], n: int, seed: int = 11) -> list[tuple[str, str]]:
@@ -118,8 +128,10 @@ def bundled_queries() -> list[str]:
 
 
 def line(label: str, times: Sequence[float], extra: str = "") -> None:
-    print(f"  {label:<34} p50 {percentile(times, 50):8.3f} ms   p99 {percentile(times, 99):8.3f} ms"
-          f"   n={len(times)}{extra}")
+    print(
+        f"  {label:<34} p50 {percentile(times, 50):8.3f} ms   p99 {percentile(times, 99):8.3f} ms"
+        f"   n={len(times)}{extra}"
+    )
 
 
 def main() -> None:
@@ -134,9 +146,11 @@ def main() -> None:
         kb = knowledge_base.load()
         index = build_index(kb)
         loads.append((time.perf_counter() - t0) * 1000)
-    print(f"  load + validate + index: median {statistics.median(loads):.1f} ms, "
-          f"max {max(loads):.1f} ms over 5 loads ({kb.counts()['concepts']} concepts, "
-          f"{kb.counts()['questions']} questions)")
+    print(
+        f"  load + validate + index: median {statistics.median(loads):.1f} ms, "
+        f"max {max(loads):.1f} ms over 5 loads ({kb.counts()['concepts']} concepts, "
+        f"{kb.counts()['questions']} questions)"
+    )
     queries = bundled_queries()
     for q in queries:  # warm-up
         index.lookup(q)
@@ -166,8 +180,9 @@ def main() -> None:
         return r.answer.concept.id if r.answer else None
 
     def naive(q: str) -> str | None:
-        hit = process.extractOne(utils.default_process(q), processed, scorer=fuzz.WRatio,
-                                 processor=None)
+        hit = process.extractOne(
+            utils.default_process(q), processed, scorer=fuzz.WRatio, processor=None
+        )
         return owner[hit[2]] if hit else None
 
     def diff(q: str) -> str | None:
@@ -175,19 +190,25 @@ def main() -> None:
         return owner[processed.index(hit[0])] if hit else None
 
     rows = []
-    for label, fn, share in (("virtsec ConceptIndex.lookup", ours, 1.0),
-                             ("naive extractOne(WRatio)", naive, 1.0),
-                             ("difflib.get_close_matches", diff, 0.1)):
+    for label, fn, share in (
+        ("virtsec ConceptIndex.lookup", ours, 1.0),
+        ("naive extractOne(WRatio)", naive, 1.0),
+        ("difflib.get_close_matches", diff, 0.1),
+    ):
         subset = pairs[: max(10, int(len(pairs) * share))]
         times, results = timed(fn, [q for q, _ in subset])
         acc = sum(r == want for r, (_, want) in zip(results, subset, strict=True)) / len(subset)
         rows.append((label, times, acc))
         line(label, times, f"   top-1 accuracy {acc:.1%}")
     ours_p99 = percentile(rows[0][1], 99)
-    print(f"\n  speed-up at p99 vs naive extractOne: {percentile(rows[1][1], 99) / ours_p99:.1f}x;"
-          f" vs difflib: {percentile(rows[2][1], 99) / ours_p99:.1f}x")
-    print(f"  speed-up at p50 vs naive extractOne: "
-          f"{percentile(rows[1][1], 50) / percentile(rows[0][1], 50):.1f}x")
+    print(
+        f"\n  speed-up at p99 vs naive extractOne: {percentile(rows[1][1], 99) / ours_p99:.1f}x;"
+        f" vs difflib: {percentile(rows[2][1], 99) / ours_p99:.1f}x"
+    )
+    print(
+        f"  speed-up at p50 vs naive extractOne: "
+        f"{percentile(rows[1][1], 50) / percentile(rows[0][1], 50):.1f}x"
+    )
     del qs
 
 

@@ -43,15 +43,25 @@ TEAM, CHANNEL, VETERAN = "T0TEST", "CPRACTICE", "UVETERAN"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-
-
 def load(engine: Engine, users: int) -> None:
     """FSRS cards for everyone, and two years of history for one person."""
     rng = random.Random(9)
     kb = knowledge_base.load()
     qids = sorted(kb.questions)
-    columns = ("team_id", "user_id", "question_id", "state", "step", "stability", "difficulty",
-               "due", "last_review", "first_seen", "reviews", "lapses")
+    columns = (
+        "team_id",
+        "user_id",
+        "question_id",
+        "state",
+        "step",
+        "stability",
+        "difficulty",
+        "due",
+        "last_review",
+        "first_seen",
+        "reviews",
+        "lapses",
+    )
 
     def cards() -> Any:
         for u in [*range(users), -1]:
@@ -60,44 +70,94 @@ def load(engine: Engine, users: int) -> None:
                 reviewed = NOW - timedelta(days=rng.randint(1, 60))
                 stability = rng.uniform(0.5, 90)
                 due = reviewed + timedelta(days=stability)
-                yield (TEAM, user, q, 2, None, stability, rng.uniform(1, 10), due, reviewed,
-                       reviewed - timedelta(days=30), rng.randint(1, 12), rng.randint(0, 3))
+                yield (
+                    TEAM,
+                    user,
+                    q,
+                    2,
+                    None,
+                    stability,
+                    rng.uniform(1, 10),
+                    due,
+                    reviewed,
+                    reviewed - timedelta(days=30),
+                    rng.randint(1, 12),
+                    rng.randint(0, 3),
+                )
 
     bulk_insert(engine, "review_states", columns, cards())
     first = (NOW - timedelta(days=730)).date()
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO subscriptions (team_id, channel_id, post_time, timezone, days, "
-            "close_time, enabled, created_by, created_at, updated_at) VALUES (:t, :c, '09:00', "
-            "'UTC', 'everyday', NULL, :e, 'U0', :n, :n)"), {"t": TEAM, "c": CHANNEL, "n": NOW,
-                                                           "e": True})
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (team_id, channel_id, post_time, timezone, days, "
+                "close_time, enabled, created_by, created_at, updated_at) VALUES (:t, :c, '09:00', "
+                "'UTC', 'everyday', NULL, :e, 'U0', :n, :n)"
+            ),
+            {"t": TEAM, "c": CHANNEL, "n": NOW, "e": True},
+        )
         posts, answers = [], []
         for d in range(730):
             day = first + timedelta(days=d)
             q = qids[d % len(qids)]
-            posts.append({"id": d + 1, "t": TEAM, "c": CHANNEL, "slot": day.isoformat(),
-                          "day": day, "q": q, "n": NOW, "prev": d or None})
-            answers.append({"t": TEAM, "c": CHANNEL, "u": VETERAN, "p": d + 1, "q": q,
-                            "k": rng.random() < 0.75, "day": day, "n": NOW})
-        conn.execute(text(
-            "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, question_id, "
-            "status, claim_token, claimed_at, message_ts, posted_at, closed_at, "
-            "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, :day, :q,"
-            " 'closed', 'x', :n, '1.1', :n, :n, :prev, 1, 1)"), posts)
-        conn.execute(text(
-            "INSERT INTO answers (team_id, channel_id, user_id, kind, post_id, question_id, "
-            "choice, correct, local_date, answered_at) VALUES (:t, :c, :u, 'daily', :p, :q, 0,"
-            " :k, :day, :n)"), answers)
-        conn.execute(text(
-            "INSERT INTO answers (team_id, channel_id, user_id, kind, post_id, question_id, "
-            "choice, correct, local_date, answered_at) VALUES (:t, :c, :u, 'practice', NULL, "
-            ":q, 0, :k, :day, :n)"),
-            [{**a, "q": qids[i % len(qids)]} for i, a in enumerate(answers[-365:])])
+            posts.append(
+                {
+                    "id": d + 1,
+                    "t": TEAM,
+                    "c": CHANNEL,
+                    "slot": day.isoformat(),
+                    "day": day,
+                    "q": q,
+                    "n": NOW,
+                    "prev": d or None,
+                }
+            )
+            answers.append(
+                {
+                    "t": TEAM,
+                    "c": CHANNEL,
+                    "u": VETERAN,
+                    "p": d + 1,
+                    "q": q,
+                    "k": rng.random() < 0.75,
+                    "day": day,
+                    "n": NOW,
+                }
+            )
+        conn.execute(
+            text(
+                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, question_id, "
+                "status, claim_token, claimed_at, message_ts, posted_at, closed_at, "
+                "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, :day, :q,"
+                " 'closed', 'x', :n, '1.1', :n, :n, :prev, 1, 1)"
+            ),
+            posts,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO answers (team_id, channel_id, user_id, kind, post_id, question_id, "
+                "choice, correct, local_date, answered_at) VALUES (:t, :c, :u, 'daily', :p, :q, 0,"
+                " :k, :day, :n)"
+            ),
+            answers,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO answers (team_id, channel_id, user_id, kind, post_id, question_id, "
+                "choice, correct, local_date, answered_at) VALUES (:t, :c, :u, 'practice', NULL, "
+                ":q, 0, :k, :day, :n)"
+            ),
+            [{**a, "q": qids[i % len(qids)]} for i, a in enumerate(answers[-365:])],
+        )
         right = sum(1 for a in answers if a["k"])
-        conn.execute(text(
-            "INSERT INTO scores (team_id, channel_id, user_id, points, answered, correct, "
-            "current_streak, best_streak, streak_post_id) VALUES (:t, :c, :u, :p, 730, :p, 3,"
-            " 14, 730)"), {"t": TEAM, "c": CHANNEL, "u": VETERAN, "p": right})
+        conn.execute(
+            text(
+                "INSERT INTO scores (team_id, channel_id, user_id, points, answered, correct, "
+                "current_streak, best_streak, streak_post_id) VALUES (:t, :c, :u, :p, 730, :p, 3,"
+                " 14, 730)"
+            ),
+            {"t": TEAM, "c": CHANNEL, "u": VETERAN, "p": right},
+        )
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval('daily_posts_id_seq', 730)"))
         conn.execute(text("ANALYZE"))
@@ -122,10 +182,14 @@ def measure(engine: Engine, users: int, runs: int = 300) -> None:
         blocks = render_home(assistant.dashboard(TEAM, VETERAN))
         if i >= 10:
             homes.append((time.perf_counter() - t0) * 1000)
-    print(f"  quiz pick (10k people's cards)   p50 {pct(picks, 50):6.2f} ms   "
-          f"p99 {pct(picks, 99):6.2f} ms")
-    print(f"  Home tab, 2 years of history     p50 {pct(homes, 50):6.2f} ms   "
-          f"p99 {pct(homes, 99):6.2f} ms   ({len(blocks)} blocks)")
+    print(
+        f"  quiz pick (10k people's cards)   p50 {pct(picks, 50):6.2f} ms   "
+        f"p99 {pct(picks, 99):6.2f} ms"
+    )
+    print(
+        f"  Home tab, 2 years of history     p50 {pct(homes, 50):6.2f} ms   "
+        f"p99 {pct(homes, 99):6.2f} ms   ({len(blocks)} blocks)"
+    )
 
 
 def run(label: str, engine: Engine, users: int) -> None:
@@ -143,8 +207,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=10_000)
     args = parser.parse_args()
-    print(f"{args.users:,} people x {len(knowledge_base.load().questions)} practice questions; "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"{args.users:,} people x {len(knowledge_base.load().questions)} practice questions; "
+        f"{os.cpu_count()} CPUs"
+    )
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='virtsec-bench-')}/p.db")
     run("SQLite (WAL)", engine, args.users)
     engine.dispose()
@@ -154,6 +220,7 @@ def main() -> None:
         return
     with postgres_schema(pg) as (_url, engine):
         run("PostgreSQL", engine, args.users)
+
 
 if __name__ == "__main__":
     main()

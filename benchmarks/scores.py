@@ -66,8 +66,6 @@ SIGNER = SignatureVerifier(SECRET)
 BIN = Path(sys.executable).parent
 
 
-
-
 def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
     """Load posts, answers and running scores; returns the last day."""
     rng = random.Random(seed)
@@ -79,21 +77,37 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
     skill = [rng.uniform(0.3, 0.95) for _ in range(users)]
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO subscriptions (team_id, channel_id, post_time, timezone, "
-                          "days, close_time, enabled, created_by, created_at, updated_at) "
-                          "VALUES (:t, :c, '09:00', 'UTC', 'everyday', NULL, :e, 'U0', :n, :n)"),
-                     {"t": TEAM, "c": CHANNEL, "n": now, "e": True})
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (team_id, channel_id, post_time, timezone, "
+                "days, close_time, enabled, created_by, created_at, updated_at) "
+                "VALUES (:t, :c, '09:00', 'UTC', 'everyday', NULL, :e, 'U0', :n, :n)"
+            ),
+            {"t": TEAM, "c": CHANNEL, "n": now, "e": True},
+        )
         for d in range(days):
             day = first + timedelta(days=d)
-            conn.execute(text(
-                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
-                "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
-                "closed_at, previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, "
-                ":slot, :day, :q, :status, 'x', :n, :ts, :n, :n, :prev, :cnt, :cnt)"),
-                {"id": d + 1, "t": TEAM, "c": CHANNEL, "slot": day.isoformat(), "day": day,
-                 "q": question_ids[d % len(question_ids)],
-                 "status": "closed", "n": now, "ts": f"1700000000.{d:06d}",
-                 "prev": d or None, "cnt": users})
+            conn.execute(
+                text(
+                    "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
+                    "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
+                    "closed_at, previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, "
+                    ":slot, :day, :q, :status, 'x', :n, :ts, :n, :n, :prev, :cnt, :cnt)"
+                ),
+                {
+                    "id": d + 1,
+                    "t": TEAM,
+                    "c": CHANNEL,
+                    "slot": day.isoformat(),
+                    "day": day,
+                    "q": question_ids[d % len(question_ids)],
+                    "status": "closed",
+                    "n": now,
+                    "ts": f"1700000000.{d:06d}",
+                    "prev": d or None,
+                    "cnt": users,
+                },
+            )
     totals = [[0, 0, 0, 0, 0, None] for _ in range(users)]  # pts, ans, corr, cur, best, post
     periods: dict[tuple[int, str, date], int] = {}  # (user, week|month, start) -> points
 
@@ -112,27 +126,69 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                 t[4] = max(t[4], t[3])
                 t[5] = d + 1 if correct else None
                 if correct:
-                    for key in ((u, "week", day - timedelta(days=day.weekday())),
-                                (u, "month", day.replace(day=1))):
+                    for key in (
+                        (u, "week", day - timedelta(days=day.weekday())),
+                        (u, "month", day.replace(day=1)),
+                    ):
                         periods[key] = periods.get(key, 0) + 1
-                yield (TEAM, CHANNEL, f"U{u:05d}", "daily", d + 1, q,
-                       right if correct else (right + 1) % 4, correct, day,
-                       datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC))
+                yield (
+                    TEAM,
+                    CHANNEL,
+                    f"U{u:05d}",
+                    "daily",
+                    d + 1,
+                    q,
+                    right if correct else (right + 1) % 4,
+                    correct,
+                    day,
+                    datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC),
+                )
 
-    columns = ("team_id", "channel_id", "user_id", "kind", "post_id", "question_id", "choice",
-               "correct", "local_date", "answered_at")
+    columns = (
+        "team_id",
+        "channel_id",
+        "user_id",
+        "kind",
+        "post_id",
+        "question_id",
+        "choice",
+        "correct",
+        "local_date",
+        "answered_at",
+    )
     bulk_insert(engine, "answers", columns, rows())
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO scores (team_id, channel_id, user_id, points, answered, "
-                          "correct, current_streak, best_streak, streak_post_id) VALUES "
-                          "(:t, :c, :u, :p, :a, :k, :cur, :best, :sp)"),
-                     [{"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "p": t[0], "a": t[1],
-                       "k": t[2], "cur": t[3], "best": t[4], "sp": t[5]}
-                      for u, t in enumerate(totals)])
-        conn.execute(text("INSERT INTO period_scores (team_id, channel_id, user_id, period, "
-                          "start, points) VALUES (:t, :c, :u, :per, :s, :p)"),
-                     [{"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "per": per, "s": start,
-                       "p": pts} for (u, per, start), pts in periods.items()])
+        conn.execute(
+            text(
+                "INSERT INTO scores (team_id, channel_id, user_id, points, answered, "
+                "correct, current_streak, best_streak, streak_post_id) VALUES "
+                "(:t, :c, :u, :p, :a, :k, :cur, :best, :sp)"
+            ),
+            [
+                {
+                    "t": TEAM,
+                    "c": CHANNEL,
+                    "u": f"U{u:05d}",
+                    "p": t[0],
+                    "a": t[1],
+                    "k": t[2],
+                    "cur": t[3],
+                    "best": t[4],
+                    "sp": t[5],
+                }
+                for u, t in enumerate(totals)
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO period_scores (team_id, channel_id, user_id, period, "
+                "start, points) VALUES (:t, :c, :u, :per, :s, :p)"
+            ),
+            [
+                {"t": TEAM, "c": CHANNEL, "u": f"U{u:05d}", "per": per, "s": start, "p": pts}
+                for (u, per, start), pts in periods.items()
+            ],
+        )
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval('daily_posts_id_seq', :n)"), {"n": days})
             conn.execute(text("ANALYZE"))
@@ -144,8 +200,9 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
 def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dict[str, Any]:
     study = Study(knowledge_base.load)
     clock_now = datetime(last.year, last.month, last.day, 12, 0, tzinfo=UTC)
-    service = DailyService(session_factory(engine), study, RecordingChannel(),
-                           clock=lambda: clock_now)
+    service = DailyService(
+        session_factory(engine), study, RecordingChannel(), clock=lambda: clock_now
+    )
     rng = random.Random(5)
     out: dict[str, Any] = {}
     for label, call in (
@@ -164,8 +221,6 @@ def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dic
     return out
 
 
-
-
 CLICK_POSTS = 10  # enough first answers for 10,000 people clicking for a minute
 LOADERS = 2  # load-generating processes, so the client's own GIL is not the bottleneck
 WARM_UP = 1.0  # seconds not counted: each worker opens its connections, compiles its SQL
@@ -175,10 +230,12 @@ def _signed(body: bytes, port: int) -> bytes:
     """A whole HTTP request for /slack/events, signed as Slack signs it."""
     ts = str(int(time.time()))
     signature = SIGNER.generate_signature(timestamp=ts, body=body)
-    return (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
-            f"X-Slack-Signature: {signature}\r\n\r\n").encode() + body
+    return (
+        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\nX-Slack-Request-Timestamp: {ts}\r\n"
+        f"X-Slack-Signature: {signature}\r\n\r\n"
+    ).encode() + body
 
 
 def _exchange(sock: socket.socket, request: bytes) -> tuple[int, bool]:
@@ -202,8 +259,17 @@ def _exchange(sock: socket.socket, request: bytes) -> tuple[int, bool]:
     return int(lines[0].split()[1]), headers.get("connection", "").lower() != "close"
 
 
-def click_load(port: int, post_id: int, users: int, seconds: float, threads: int,
-               first: int, step: int, response_url: str, queue: Any) -> None:
+def click_load(
+    port: int,
+    post_id: int,
+    users: int,
+    seconds: float,
+    threads: int,
+    first: int,
+    step: int,
+    response_url: str,
+    queue: Any,
+) -> None:
     """Runs in its own process: `threads` connections sending signed first answers, each
     as soon as the previous one was answered. Loader k of n takes clicks k, k+n, k+2n...
 
@@ -211,17 +277,37 @@ def click_load(port: int, post_id: int, users: int, seconds: float, threads: int
     response_url differ between clicks, so they are substituted into a pre-encoded
     template, and responses are read with a minimal parser: the client spends little
     CPU, which the 2-core machine shares with the server."""
-    template = urllib.parse.urlencode({"payload": json.dumps({
-        "type": "block_actions", "team": {"id": TEAM, "domain": "b"},
-        "user": {"id": "UXUSERX", "username": "b", "team_id": TEAM},
-        "api_app_id": "A0", "trigger_id": "1",
-        "container": {"type": "message", "message_ts": "1800000000.000001",
-                      "channel_id": CHANNEL, "is_ephemeral": False},
-        "channel": {"id": CHANNEL, "name": "b"},
-        "message": {"ts": "1800000000.000001", "text": "q", "blocks": []},
-        "response_url": response_url + "XREPLYX",
-        "actions": [{"type": "button", "action_id": "daily_answer", "block_id": "b",
-                     "value": "XVALUEX", "action_ts": "1"}]})})
+    template = urllib.parse.urlencode(
+        {
+            "payload": json.dumps(
+                {
+                    "type": "block_actions",
+                    "team": {"id": TEAM, "domain": "b"},
+                    "user": {"id": "UXUSERX", "username": "b", "team_id": TEAM},
+                    "api_app_id": "A0",
+                    "trigger_id": "1",
+                    "container": {
+                        "type": "message",
+                        "message_ts": "1800000000.000001",
+                        "channel_id": CHANNEL,
+                        "is_ephemeral": False,
+                    },
+                    "channel": {"id": CHANNEL, "name": "b"},
+                    "message": {"ts": "1800000000.000001", "text": "q", "blocks": []},
+                    "response_url": response_url + "XREPLYX",
+                    "actions": [
+                        {
+                            "type": "button",
+                            "action_id": "daily_answer",
+                            "block_id": "b",
+                            "value": "XVALUEX",
+                            "action_ts": "1",
+                        }
+                    ],
+                }
+            )
+        }
+    )
     counter = iter(range(first, users * CLICK_POSTS, step))
     lock = threading.Lock()
     samples: list[tuple[float, float]] = []  # (sent at, latency ms)
@@ -238,9 +324,11 @@ def click_load(port: int, post_id: int, users: int, seconds: float, threads: int
                 break
             # person by person through the first post, then the next: always a first answer
             post, u = post_id + n // users, n % users
-            body = (template.replace("UXUSERX", f"U{u:05d}")
-                    .replace("XVALUEX", f"{post}%3A{u % 4}")
-                    .replace("XREPLYX", str(n))).encode()
+            body = (
+                template.replace("UXUSERX", f"U{u:05d}")
+                .replace("XVALUEX", f"{post}%3A{u % 4}")
+                .replace("XREPLYX", str(n))
+            ).encode()
             request = _signed(body, port)
             t0 = time.monotonic()
             try:
@@ -266,8 +354,9 @@ def click_load(port: int, post_id: int, users: int, seconds: float, threads: int
     queue.put((samples, errors[0], time.monotonic() - start))
 
 
-def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
-                   concurrency: int, round_: int = 0) -> tuple[float, float, float, int]:
+def measure_clicks(
+    db_url: str, engine: Engine, users: int, seconds: float, concurrency: int, round_: int = 0
+) -> tuple[float, float, float, int]:
     """Signed answer clicks into a fresh `virtsec serve`, on posts of their own;
     returns p50, p99 (ms), req/s, errors."""
     post_id = 100_000 + round_ * CLICK_POSTS
@@ -275,31 +364,65 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
     question = sorted(knowledge_base.load().questions)[0]
     with engine.begin() as conn:
         for k in range(CLICK_POSTS):  # open posts, each answered by everyone in turn
-            conn.execute(text(
-                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
-                "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
-                "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, "
-                ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0, 0)"),
-                {"id": post_id + k, "t": TEAM, "c": CHANNEL, "q": question,
-                 "slot": f"bench:{uuid.uuid4().hex}", "day": now.date(), "n": now,
-                 "prev": post_id + k - 1 if k else None})
+            conn.execute(
+                text(
+                    "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
+                    "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
+                    "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, "
+                    ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0, 0)"
+                ),
+                {
+                    "id": post_id + k,
+                    "t": TEAM,
+                    "c": CHANNEL,
+                    "q": question,
+                    "slot": f"bench:{uuid.uuid4().hex}",
+                    "day": now.date(),
+                    "n": now,
+                    "prev": post_id + k - 1 if k else None,
+                },
+            )
     port = free_port()
     with FakeSlack() as slack:
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": slack.base_url, "DATABASE_URL": db_url, "PORT": str(port)}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": db_url,
+            "PORT": str(port),
+        }
         env.pop("SLACK_APP_TOKEN", None)
         log = Path(tempfile.mkdtemp()) / "serve.log"
         log_file = log.open("w")
-        proc = subprocess.Popen([str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
-                                env=env, stdout=log_file, stderr=log_file,
-                                cwd=log.parent)
+        proc = subprocess.Popen(
+            [str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
+            env=env,
+            stdout=log_file,
+            stderr=log_file,
+            cwd=log.parent,
+        )
         try:
             wait_healthy(port, proc, "/healthz")
             spawn = mp.get_context("spawn")
             queue: Any = spawn.Queue()
-            loaders = [spawn.Process(target=click_load, args=(
-                port, post_id, users, seconds, concurrency // LOADERS, k, LOADERS,
-                slack.response_url("click-"), queue)) for k in range(LOADERS)]
+            loaders = [
+                spawn.Process(
+                    target=click_load,
+                    args=(
+                        port,
+                        post_id,
+                        users,
+                        seconds,
+                        concurrency // LOADERS,
+                        k,
+                        LOADERS,
+                        slack.response_url("click-"),
+                        queue,
+                    ),
+                )
+                for k in range(LOADERS)
+            ]
             for loader in loaders:
                 loader.start()
             results = [queue.get(timeout=seconds + 120) for _ in loaders]
@@ -311,8 +434,9 @@ def measure_clicks(db_url: str, engine: Engine, users: int, seconds: float,
             log_file.close()
     errors = sum(r[1] for r in results)
     if errors:
-        errors_seen = [line for line in log.read_text().splitlines()
-                       if "Error" in line or "error" in line]
+        errors_seen = [
+            line for line in log.read_text().splitlines() if "Error" in line or "error" in line
+        ]
         print("  server errors (last 5):", *errors_seen[-5:], sep="\n    ")
     counted = [ms for r in results for at, ms in r[0] if at >= WARM_UP]
     elapsed = max(r[2] for r in results) - WARM_UP
@@ -331,16 +455,22 @@ def run(label: str, db_url: str, engine: Engine, args: argparse.Namespace) -> No
         print(f"  {name:<18} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
     # a shared 2-core VM runs the same work 10-30 % faster or slower from minute to
     # minute: several rounds, and their median
-    rounds = [measure_clicks(db_url, engine, args.users, args.seconds, args.concurrency, r)
-              for r in range(args.rounds)]
+    rounds = [
+        measure_clicks(db_url, engine, args.users, args.seconds, args.concurrency, r)
+        for r in range(args.rounds)
+    ]
     for r, (p50, p99, rps, errors) in enumerate(rounds, 1):
-        print(f"  answer click HTTP  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rps:5.0f} req/s"
-              f"   (round {r}, concurrency {args.concurrency}, errors {errors})")
+        print(
+            f"  answer click HTTP  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rps:5.0f} req/s"
+            f"   (round {r}, concurrency {args.concurrency}, errors {errors})"
+        )
     if len(rounds) > 1:
-        print(f"  answer click HTTP  p50 {statistics.median(r[0] for r in rounds):7.2f} ms"
-              f"   p99 {statistics.median(r[1] for r in rounds):7.2f} ms"
-              f"   {statistics.median(r[2] for r in rounds):5.0f} req/s   (median of "
-              f"{len(rounds)} rounds)")
+        print(
+            f"  answer click HTTP  p50 {statistics.median(r[0] for r in rounds):7.2f} ms"
+            f"   p99 {statistics.median(r[1] for r in rounds):7.2f} ms"
+            f"   {statistics.median(r[2] for r in rounds):5.0f} req/s   (median of "
+            f"{len(rounds)} rounds)"
+        )
 
 
 def main() -> None:
@@ -349,13 +479,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="answer-click runs, each on a fresh server")
-    parser.add_argument("--databases", default="sqlite,postgresql",
-                        help="which to run, comma-separated")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="answer-click runs, each on a fresh server"
+    )
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="which to run, comma-separated"
+    )
     args = parser.parse_args()
-    print(f"{args.users:,} people x {args.days} daily questions in one channel; "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"{args.users:,} people x {args.days} daily questions in one channel; {os.cpu_count()} CPUs"
+    )
     if "sqlite" in args.databases:
         with tempfile.TemporaryDirectory(prefix="virtsec-bench-") as folder:
             sqlite_url = f"sqlite:///{folder}/scores.db"

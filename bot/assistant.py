@@ -45,6 +45,8 @@ class Dashboard:
     next_post: datetime | None
     weakest: tuple[tuple[Concept, float], ...]  # lowest practice mastery first
     focus: PracticeQuestion | PracticeOutcome | Notice | None = None  # a practice in progress
+
+
 Reply = Response | LeaderboardResult | StatsResult | PracticeOutcome | AnswerOutcome
 
 
@@ -102,13 +104,15 @@ class Assistant:
         """A concept by id."""
         return self.study.concept(concept_id)
 
-    def practice_question(self, caller: Caller, exclude: str | None = None
-                          ) -> PracticeQuestion | Notice:
+    def practice_question(
+        self, caller: Caller, exclude: str | None = None
+    ) -> PracticeQuestion | Notice:
         """The question this person should practise next (spaced repetition)."""
         return self.practice.next_question(caller, exclude)
 
-    def answer_practice(self, caller: Caller, question_id: str,
-                        chosen: int) -> PracticeOutcome | Notice:
+    def answer_practice(
+        self, caller: Caller, question_id: str, chosen: int
+    ) -> PracticeOutcome | Notice:
         """Grade a practice answer, keep it for stats (never scored) and reschedule it."""
         return self.practice.answer(caller, question_id, chosen)
 
@@ -116,8 +120,12 @@ class Assistant:
         """A click on a daily question's answer button."""
         return self.daily.answer(team_id, user_id, value)
 
-    def dashboard(self, team_id: str, user_id: str,
-                  focus: PracticeQuestion | PracticeOutcome | Notice | None = None) -> Dashboard:
+    def dashboard(
+        self,
+        team_id: str,
+        user_id: str,
+        focus: PracticeQuestion | PracticeOutcome | Notice | None = None,
+    ) -> Dashboard:
         """The Home tab's content for a person (sensible with no history at all)."""
         channel = self.daily.home_channel(team_id, user_id)
         caller = Caller(team_id, user_id, channel or "")

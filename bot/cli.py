@@ -35,8 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot in the terminal, no Slack needed")
     sub.add_parser("tick", help="post/close whatever daily questions are due now, once")
     sub.add_parser("scheduler", help="run `tick` every minute (a long-running process)")
-    serve = sub.add_parser("serve", help="run the Slack app (HTTP mode; --socket for "
-                           "Socket Mode)")
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP mode; --socket for Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")
     db = sub.add_parser("db", help="database tools")
@@ -75,8 +74,9 @@ def result_json(result: LookupResult) -> dict[str, Any]:
 
 
 def _ask(args: argparse.Namespace, study: Study, out: TextIO, stdin: TextIO) -> int:
-    queries: Iterable[str] = ((line.rstrip("\r\n") for line in stdin) if args.query == ["-"]
-                              else [" ".join(args.query)])
+    queries: Iterable[str] = (
+        (line.rstrip("\r\n") for line in stdin) if args.query == ["-"] else [" ".join(args.query)]
+    )
     for query in queries:
         answer = study.lookup(query)
         if args.json:
@@ -94,15 +94,19 @@ def _lint(paths: Sequence[Path], out: TextIO) -> int:
         out.write(f"{len(problems)} problem(s) found.\n")
         return 1
     c = kb.counts()
-    out.write(f"OK: {len(kb.files)} file(s), {c['concepts']} concepts, {c['questions']} "
-              f"questions, {c['tips']} tips, {c['scenarios']} scenarios.\n")
+    out.write(
+        f"OK: {len(kb.files)} file(s), {c['concepts']} concepts, {c['questions']} "
+        f"questions, {c['tips']} tips, {c['scenarios']} scenarios.\n"
+    )
     return 0
 
 
 def _stats(kb: KnowledgeBase, out: TextIO) -> int:
     c = kb.counts()
-    out.write(f"{c['concepts']} concepts, {c['questions']} questions, {c['tips']} tips, "
-              f"{c['scenarios']} scenarios in {len(kb.files)} file(s)\n")
+    out.write(
+        f"{c['concepts']} concepts, {c['questions']} questions, {c['tips']} tips, "
+        f"{c['scenarios']} scenarios in {len(kb.files)} file(s)\n"
+    )
     out.write("\nConcepts by tag:\n")
     for tag, ids in kb.tags().items():
         out.write(f"  {tag:<18} {len(ids)}\n")
@@ -111,19 +115,34 @@ def _stats(kb: KnowledgeBase, out: TextIO) -> int:
     for q in kb.questions.values():
         by_difficulty[q.difficulty] = by_difficulty.get(q.difficulty, 0) + 1
         positions[q.answer_index] = positions.get(q.answer_index, 0) + 1
-    out.write("\nQuestions by difficulty: " + ", ".join(
-        f"{d} {by_difficulty.get(d, 0)}" for d in knowledge_base.DIFFICULTIES) + "\n")
-    out.write("Correct answer position: " + ", ".join(
-        f"{'ABCDE'[i]} {n}" for i, n in sorted(positions.items())) + "\n")
-    untested = [cid for cid in kb.concepts if not kb.questions_for(cid)
-                and not kb.concepts[cid].compares]
-    out.write(f"Concepts without a question: {len(untested)}"
-              + (f" ({', '.join(sorted(untested))})" if untested else "") + "\n")
+    out.write(
+        "\nQuestions by difficulty: "
+        + ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in knowledge_base.DIFFICULTIES)
+        + "\n"
+    )
+    out.write(
+        "Correct answer position: "
+        + ", ".join(f"{'ABCDE'[i]} {n}" for i, n in sorted(positions.items()))
+        + "\n"
+    )
+    untested = [
+        cid for cid in kb.concepts if not kb.questions_for(cid) and not kb.concepts[cid].compares
+    ]
+    out.write(
+        f"Concepts without a question: {len(untested)}"
+        + (f" ({', '.join(sorted(untested))})" if untested else "")
+        + "\n"
+    )
     return 0
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     """Run the `virtsec` command; returns the exit status."""
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
@@ -152,8 +171,13 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     if args.command in ("tick", "scheduler"):
         return _schedule(settings, study, once=args.command == "tick", out=out, err=err)
     if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
-        return _serve(settings, study, socket=getattr(args, "socket", False),
-                      host=getattr(args, "host", "0.0.0.0"), err=err)
+        return _serve(
+            settings,
+            study,
+            socket=getattr(args, "socket", False),
+            host=getattr(args, "host", "0.0.0.0"),
+            err=err,
+        )
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     daily = DailyService(sessions, study, ConsoleChannel(out))
@@ -165,18 +189,20 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         engine.dispose()
 
 
-def _schedule(settings: Settings, study: Study, *, once: bool, out: TextIO,
-              err: TextIO) -> int:
+def _schedule(settings: Settings, study: Study, *, once: bool, out: TextIO, err: TextIO) -> int:
     """`virtsec tick` / `virtsec scheduler`: daily questions posted through Slack."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         if once:
             report = server.tick_once(settings, study)
-            out.write(f"posted {len(report.posted)}, closed {len(report.closed)}, "
-                      f"failed {len(report.failed)}\n")
+            out.write(
+                f"posted {len(report.posted)}, closed {len(report.closed)}, "
+                f"failed {len(report.failed)}\n"
+            )
             return 1 if report.failed else 0
         server.run_scheduler(settings, study)
     except ConfigError as exc:
@@ -201,8 +227,9 @@ def _serve(settings: Settings, study: Study, *, socket: bool, host: str, err: Te
     """Run the Slack app; without --socket, Socket Mode is chosen when only it is configured."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     socket = socket or (bool(settings.slack_app_token) and not settings.slack_signing_secret)
     try:
         if socket:

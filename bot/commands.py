@@ -25,8 +25,10 @@ Admins:
 /virtsec post                post a question in this channel now
 /virtsec reload              reload the knowledge base"""
 
-DAILY_USAGE = ("Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday] "
-               "[until HH:MM], daily off, or daily")
+DAILY_USAGE = (
+    "Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday] "
+    "[until HH:MM], daily off, or daily"
+)
 
 
 class CommandError(ValueError):
@@ -134,7 +136,11 @@ class Reload(Command):
 
 
 _SIMPLE: dict[str, type[Command]] = {
-    "help": Help, "tip": TipCommand, "quiz": Quiz, "stats": Stats, "post": PostNow,
+    "help": Help,
+    "tip": TipCommand,
+    "quiz": Quiz,
+    "stats": Stats,
+    "post": PostNow,
     "reload": Reload,
 }
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -156,8 +162,9 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
     if head == "leaderboard" and len(rest) <= 1:
         period = rest[0].lower() if rest else "all"
         if period not in PERIODS:
-            raise CommandError(f"Unknown period “{period}”. Usage: /virtsec leaderboard "
-                               "[week|month|all]")
+            raise CommandError(
+                f"Unknown period “{period}”. Usage: /virtsec leaderboard [week|month|all]"
+            )
         return Leaderboard(period)
     if head == "daily":
         return _daily(rest, default_timezone)
@@ -169,8 +176,7 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
 def _time(text: str) -> time:
     match = _TIME_RE.match(text)
     if not match:
-        raise CommandError(f"“{text}” is not a time; use 24-hour HH:MM, e.g. 09:00. "
-                           + DAILY_USAGE)
+        raise CommandError(f"“{text}” is not a time; use 24-hour HH:MM, e.g. 09:00. " + DAILY_USAGE)
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -196,8 +202,9 @@ def _daily(args: list[str], default_timezone: str | None) -> Command:
                 raise CommandError(DAILY_USAGE)
             close_at = _time(rest.pop(0))
             if close_at <= at:
-                raise CommandError(f"The close time {close_at:%H:%M} must be after the "
-                                   f"posting time {at:%H:%M}.")
+                raise CommandError(
+                    f"The close time {close_at:%H:%M} must be after the posting time {at:%H:%M}."
+                )
         else:
             zone = resolve_timezone(word)
     return DailyOn(at, zone, days, close_at)
@@ -210,8 +217,10 @@ def resolve_timezone(name: str) -> str:
     candidates = {z.lower(): z for z in available_timezones()}
     canonical = candidates.get(name.lower())
     if canonical is None:
-        raise CommandError(f"Unknown time zone “{name}”; use an Area/City name such as "
-                           "Europe/Berlin, America/New_York or UTC.")
+        raise CommandError(
+            f"Unknown time zone “{name}”; use an Area/City name such as "
+            "Europe/Berlin, America/New_York or UTC."
+        )
     try:
         ZoneInfo(canonical)
     except ZoneInfoNotFoundError as exc:  # pragma: no cover - tz database incomplete

@@ -25,8 +25,9 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("virtsec is not configured correctly:\n" +
-                         "\n".join(f"  - {p}" for p in problems))
+        super().__init__(
+            "virtsec is not configured correctly:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def _secret(value: str) -> str:
@@ -53,11 +54,13 @@ class Settings:
 
     def describe(self) -> str:
         """A loggable summary with every secret masked."""
-        return (f"bot token {_secret(self.slack_bot_token)}, signing secret "
-                f"{_secret(self.slack_signing_secret)}, app token "
-                f"{_secret(self.slack_app_token)}, database {redact_url(self.database_url)}, "
-                f"Slack API {self.slack_api_url}, port {self.port}, "
-                f"admins {', '.join(self.admins) or '(workspace admins and owners)'}")
+        return (
+            f"bot token {_secret(self.slack_bot_token)}, signing secret "
+            f"{_secret(self.slack_signing_secret)}, app token "
+            f"{_secret(self.slack_app_token)}, database {redact_url(self.database_url)}, "
+            f"Slack API {self.slack_api_url}, port {self.port}, "
+            f"admins {', '.join(self.admins) or '(workspace admins and owners)'}"
+        )
 
     @property
     def has_slack_tokens(self) -> bool:
@@ -69,21 +72,26 @@ class Settings:
         problems = []
         if mode in ("http", "socket", "tick"):
             if not self.slack_bot_token:
-                problems.append("SLACK_BOT_TOKEN is not set (the xoxb- token from "
-                                "OAuth & Permissions)")
+                problems.append(
+                    "SLACK_BOT_TOKEN is not set (the xoxb- token from OAuth & Permissions)"
+                )
             elif not self.slack_bot_token.startswith("xoxb-"):
-                problems.append("SLACK_BOT_TOKEN does not look like a bot token "
-                                "(it should start with xoxb-)")
+                problems.append(
+                    "SLACK_BOT_TOKEN does not look like a bot token (it should start with xoxb-)"
+                )
         if mode == "http" and not self.slack_signing_secret:
-            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → "
-                            "App Credentials)")
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → App Credentials)")
         if mode == "socket":
             if not self.slack_app_token:
-                problems.append("SLACK_APP_TOKEN is not set (an xapp- token with "
-                                "connections:write, for Socket Mode)")
+                problems.append(
+                    "SLACK_APP_TOKEN is not set (an xapp- token with "
+                    "connections:write, for Socket Mode)"
+                )
             elif not self.slack_app_token.startswith("xapp-"):
-                problems.append("SLACK_APP_TOKEN does not look like an app-level token "
-                                "(it should start with xapp-)")
+                problems.append(
+                    "SLACK_APP_TOKEN does not look like an app-level token "
+                    "(it should start with xapp-)"
+                )
         if problems:
             raise ConfigError(problems)
 
@@ -97,12 +105,13 @@ def normalize_database_url(url: str) -> str:
     """Heroku's postgres:// becomes SQLAlchemy's postgresql+psycopg://."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
-def load_settings(environ: Mapping[str, str] | None = None,
-                  dotenv_path: str | Path | None = ".env") -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> Settings:
     """Settings from the environment, with `.env` filling what the environment lacks."""
     env: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
@@ -124,8 +133,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
     database_url = normalize_database_url(get("DATABASE_URL", DEFAULT_DATABASE_URL))
     # two processes use both cores of a small dyno; on SQLite their writes queue on a lock
     # file (bot.storage.db.WriteLock)
-    web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64,
-                         fallback="WEB_CONCURRENCY")
+    web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64, fallback="WEB_CONCURRENCY")
     web_threads = number("VIRTSEC_WEB_THREADS", 4, 1, 256)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     if not re.match(r"^https?://", api_url):
@@ -135,11 +143,14 @@ def load_settings(environ: Mapping[str, str] | None = None,
     admins = tuple(a for a in re.split(r"[\s,]+", get("VIRTSEC_ADMINS")) if a)
     bad_admins = [a for a in admins if not _USER_ID_RE.match(a)]
     if bad_admins:
-        problems.append("VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
-                        f"separated by commas; not {', '.join(bad_admins)}")
+        problems.append(
+            "VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
+            f"separated by commas; not {', '.join(bad_admins)}"
+        )
     if "://" not in database_url:
-        problems.append("DATABASE_URL must be a URL such as sqlite:///virtsec.db or "
-                        "postgresql://user@host/db")
+        problems.append(
+            "DATABASE_URL must be a URL such as sqlite:///virtsec.db or postgresql://user@host/db"
+        )
     if problems:
         raise ConfigError(problems)
     knowledge = tuple(p for p in get("VIRTSEC_KNOWLEDGE").split(os.pathsep) if p)

@@ -69,13 +69,17 @@ def render_answer(answer: Answer) -> str:
     """A lookup answer; an honest 'no good match' with suggestions when there is none."""
     result = answer.lookup
     if answer.card is None:
-        shown = " ".join("".join(ch if ch.isprintable() else " " for ch in result.query)
-                         .split())[:80] or "(empty)"
-        text = f"No good match for \"{shown}\" in the virtualization-security notes."
+        shown = (
+            " ".join("".join(ch if ch.isprintable() else " " for ch in result.query).split())[:80]
+            or "(empty)"
+        )
+        text = f'No good match for "{shown}" in the virtualization-security notes.'
         if result.suggestions:
             return text + "\nDid you mean:\n" + _suggestions(result.suggestions)
-        return text + ('\nTry a concept name such as "VM escape", "type 1 hypervisor" '
-                       'or "k8s RBAC", or /virtsec topics.')
+        return text + (
+            '\nTry a concept name such as "VM escape", "type 1 hypervisor" '
+            'or "k8s RBAC", or /virtsec topics.'
+        )
     if answer.compared:
         parts = ["Comparing " + " and ".join(c.concept.title for c in answer.compared) + ":"]
         parts += [render_card(c, details=False) for c in answer.compared]
@@ -99,8 +103,11 @@ def render_outcome(result: PracticeOutcome) -> str:
     """Right or wrong, with the explanation."""
     q = result.question
     right = f"{LETTERS[q.answer_index]}. {q.answer}"
-    head = (f"Correct: {right}" if result.correct else
-            f"Not quite. You chose {LETTERS[result.chosen]}; the answer is {right}.")
+    head = (
+        f"Correct: {right}"
+        if result.correct
+        else f"Not quite. You chose {LETTERS[result.chosen]}; the answer is {right}."
+    )
     lines = [head, "", _wrap(q.explanation), "", "Sources: " + "; ".join(q.sources)]
     if result.concepts:
         lines.append("Study: " + _titles(result.concepts))
@@ -115,15 +122,26 @@ def _choices(q: Question) -> list[str]:
 def render_daily(view: PostView) -> str:
     """A daily question as posted in the console channel."""
     q = view.question
-    return "\n".join([f"*** Daily practice question ({q.difficulty}) ***", _wrap(q.prompt), "",
-                      *_choices(q), "", "Answer with a letter; your first answer counts."])
+    return "\n".join(
+        [
+            f"*** Daily practice question ({q.difficulty}) ***",
+            _wrap(q.prompt),
+            "",
+            *_choices(q),
+            "",
+            "Answer with a letter; your first answer counts.",
+        ]
+    )
 
 
 def render_reveal(reveal: Reveal) -> str:
     """The answer at close, with how people did."""
     q = reveal.post.question
-    lines = [f"*** Closed: the answer is {LETTERS[q.answer_index]}. {q.answer} ***",
-             _wrap(q.explanation), ""]
+    lines = [
+        f"*** Closed: the answer is {LETTERS[q.answer_index]}. {q.answer} ***",
+        _wrap(q.explanation),
+        "",
+    ]
     for i, choice in enumerate(q.choices):
         n = reveal.counts.get(i, 0)
         share = n / reveal.total if reveal.total else 0.0
@@ -139,12 +157,17 @@ def render_daily_outcome(outcome: AnswerOutcome) -> str:
         return "That question is no longer available."
     right = f"{LETTERS[q.answer_index]}. {q.answer}"
     if outcome.status == "already":
-        return (f"You already answered {LETTERS[outcome.chosen]}. Your first answer is the one "
-                "that counts.")
+        return (
+            f"You already answered {LETTERS[outcome.chosen]}. Your first answer is the one "
+            "that counts."
+        )
     if outcome.status == "closed":
         return f"This question is closed. The answer was {right}."
-    head = (f"Correct: {right} (one point)." if outcome.correct else
-            f"Not this time. You chose {LETTERS[outcome.chosen]}; the answer is {right}.")
+    head = (
+        f"Correct: {right} (one point)."
+        if outcome.correct
+        else f"Not this time. You chose {LETTERS[outcome.chosen]}; the answer is {right}."
+    )
     return head + "\n\n" + _wrap(q.explanation)
 
 
@@ -152,7 +175,8 @@ def render_leaderboard(result: LeaderboardResult) -> str:
     """Top 10 and your rank."""
     names = {"week": "this week", "month": "this month", "all": "all time"}
     title = f"Leaderboard, {names[result.period]}" + (
-        f" (since {result.start})" if result.start else "")
+        f" (since {result.start})" if result.start else ""
+    )
     if not result.rows:
         return title + ": no points yet."
     lines = [title] + [f"  {r.rank:>3}. {r.user_id:<20} {r.points}" for r in result.rows]
@@ -163,14 +187,17 @@ def render_leaderboard(result: LeaderboardResult) -> str:
 
 def render_stats(result: StatsResult) -> str:
     """Your record."""
-    lines = [f"Daily: {result.answered} answered, {result.correct} right "
-             f"({result.accuracy:.0%}), {result.points} points",
-             f"Streak: {result.current_streak} now, best {result.best_streak}",
-             f"Practice: {result.practice_answered} answered, {result.practice_correct} right "
-             "(never on the leaderboard)"]
+    lines = [
+        f"Daily: {result.answered} answered, {result.correct} right "
+        f"({result.accuracy:.0%}), {result.points} points",
+        f"Streak: {result.current_streak} now, best {result.best_streak}",
+        f"Practice: {result.practice_answered} answered, {result.practice_correct} right "
+        "(never on the leaderboard)",
+    ]
     if result.weakest:
-        lines.append("Weakest: " + ", ".join(f"{c.title} ({right}/{n})"
-                                             for c, right, n in result.weakest))
+        lines.append(
+            "Weakest: " + ", ".join(f"{c.title} ({right}/{n})" for c, right, n in result.weakest)
+        )
     lines.append(f"Due for review: {result.due}")
     for concept, level in result.mastery[:12]:
         filled = round(level * 10)
@@ -195,12 +222,17 @@ def render(response: object) -> str:
     if isinstance(response, TopicList):
         return "\n".join(f"{tag} ({len(cs)}): {_titles(cs)}" for tag, cs in response.groups)
     if isinstance(response, TipResult):
-        return "Exam tip: " + _wrap(response.tip.text) + "\nSources: " + \
-            "; ".join(response.tip.sources)
+        return (
+            "Exam tip: "
+            + _wrap(response.tip.text)
+            + "\nSources: "
+            + "; ".join(response.tip.sources)
+        )
     if isinstance(response, ScenarioResult):
         s = response.scenario
-        steps = "\n".join(_wrap(f"{i}. {step}", "  ").lstrip()
-                          for i, step in enumerate(s.walkthrough, 1))
+        steps = "\n".join(
+            _wrap(f"{i}. {step}", "  ").lstrip() for i, step in enumerate(s.walkthrough, 1)
+        )
         return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
     if isinstance(response, PracticeQuestion):
         return render_question(response)
@@ -241,8 +273,10 @@ class ConsoleChannel:
         if report.hardest is not None:
             q, right, n = report.hardest
             lines.append(f"  Hardest: {q.prompt} ({right}/{n} right) Answer: {q.answer}")
-        lines.append(f"  {report.participants} people, {report.answers} answers, "
-                     f"{report.questions} questions")
+        lines.append(
+            f"  {report.participants} people, {report.answers} answers, "
+            f"{report.questions} questions"
+        )
         self.out.write("\n".join(lines) + "\n\n")
         return f"console-report-{report.week_start}"
 
@@ -264,14 +298,20 @@ class ConsoleSession:
         pending = self.pending
         if letter and pending and LETTERS.index(letter) < len(pending.question.choices):
             self.pending = None
-            return render(self.assistant.answer_practice(self.caller, pending.question.id,
-                                                         LETTERS.index(letter)))
+            return render(
+                self.assistant.answer_practice(
+                    self.caller, pending.question.id, LETTERS.index(letter)
+                )
+            )
         open_post = self.assistant.daily.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
         if letter and open_post is not None:
-            return render(self.assistant.answer_daily(
-                CONSOLE_TEAM, self.caller.user_id, f"{open_post}:{LETTERS.index(letter)}"))
+            return render(
+                self.assistant.answer_daily(
+                    CONSOLE_TEAM, self.caller.user_id, f"{open_post}:{LETTERS.index(letter)}"
+                )
+            )
         if text.lower().startswith("/virtsec"):
-            text = text[len("/virtsec"):]
+            text = text[len("/virtsec") :]
         try:
             command = parse(text)
         except CommandError as exc:
@@ -281,16 +321,19 @@ class ConsoleSession:
         return render(response)
 
 
-def run_console(assistant: Assistant, stdin: TextIO, stdout: TextIO,
-                interactive: bool = True) -> int:
+def run_console(
+    assistant: Assistant, stdin: TextIO, stdout: TextIO, interactive: bool = True
+) -> int:
     """Read lines until EOF or 'quit', answering each."""
     session = ConsoleSession(assistant)
     counts = assistant.kb.counts()
-    stdout.write(f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "
-                 "practice questions. No Slack needed.\n"
-                 "Try /virtsec what is VM escape, /virtsec quiz, /virtsec post (a daily "
-                 "question), /virtsec leaderboard, /virtsec help; 'quit' or Ctrl-D to "
-                 "leave.\n")
+    stdout.write(
+        f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "
+        "practice questions. No Slack needed.\n"
+        "Try /virtsec what is VM escape, /virtsec quiz, /virtsec post (a daily "
+        "question), /virtsec leaderboard, /virtsec help; 'quit' or Ctrl-D to "
+        "leave.\n"
+    )
     while True:
         if interactive:
             stdout.write("virtsec> ")

@@ -50,12 +50,12 @@ def close_due(now: datetime, post_date: date, close_time: str | None, timezone: 
     if close_time is None:
         return False
     local = now.astimezone(ZoneInfo(timezone))
-    return (local.date(), local.time().replace(tzinfo=None)) >= (post_date,
-                                                                 parse_hhmm(close_time))
+    return (local.date(), local.time().replace(tzinfo=None)) >= (post_date, parse_hhmm(close_time))
 
 
-def next_post_time(now: datetime, post_time: str, timezone: str, days: str,
-                   posted_today: bool) -> datetime:
+def next_post_time(
+    now: datetime, post_time: str, timezone: str, days: str, posted_today: bool
+) -> datetime:
     """When the next scheduled question goes out (channel-local, aware)."""
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
@@ -105,8 +105,14 @@ class StreakUpdate:
     streak_post_id: int | None
 
 
-def next_streak(current: int, best: int, streak_post_id: int | None, post_id: int,
-                previous_post_id: int | None, correct: bool) -> StreakUpdate:
+def next_streak(
+    current: int,
+    best: int,
+    streak_post_id: int | None,
+    post_id: int,
+    previous_post_id: int | None,
+    correct: bool,
+) -> StreakUpdate:
     """Consecutive daily questions answered correctly in a channel.
 
     A correct answer extends the streak when the person's last streak answer was the
@@ -120,8 +126,9 @@ def next_streak(current: int, best: int, streak_post_id: int | None, post_id: in
     return StreakUpdate(new, max(best, new), post_id)
 
 
-def visible_streak(current: int, streak_post_id: int | None,
-                   latest: Sequence[tuple[int, bool]]) -> int:
+def visible_streak(
+    current: int, streak_post_id: int | None, latest: Sequence[tuple[int, bool]]
+) -> int:
     """The streak as it stands now: broken when the person missed a later question.
 
     `latest` is the channel's newest posts, newest first, as (post id, still open).

@@ -40,8 +40,10 @@ from bot.weekly import WeeklyReportView, build_report
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
-NO_POSTS = ("No daily questions in this channel yet. An admin can start them with "
-            "`/virtsec daily on 09:00 Europe/Berlin`.")
+NO_POSTS = (
+    "No daily questions in this channel yet. An admin can start them with "
+    "`/virtsec daily on 09:00 Europe/Berlin`."
+)
 
 
 @dataclass(frozen=True)
@@ -179,15 +181,22 @@ class Coalescer(Generic[K]):
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is pending (tests and shutdown)."""
         with self._lock:
-            return self._lock.wait_for(lambda: not self._pending and not self._running,
-                                       timeout=timeout)
+            return self._lock.wait_for(
+                lambda: not self._pending and not self._running, timeout=timeout
+            )
 
 
 class DailyService:
     """Schedules, posts, grades and ranks daily questions."""
 
-    def __init__(self, sessions: sessionmaker[Session], study: Study, channel: Channel,
-                 clock: Callable[[], datetime] | None = None, refresh_interval: float = 2.0):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        study: Study,
+        channel: Channel,
+        clock: Callable[[], datetime] | None = None,
+        refresh_interval: float = 2.0,
+    ):
         self.sessions = sessions
         self.study = study
         self.channel = channel
@@ -199,8 +208,7 @@ class DailyService:
 
     # -- commands
 
-    def execute(self, command: Command, caller: Caller) -> Notice | LeaderboardResult \
-            | StatsResult:
+    def execute(self, command: Command, caller: Caller) -> Notice | LeaderboardResult | StatsResult:
         """Run a daily-question command."""
         if isinstance(command, DailyOn):
             return self.subscribe(caller, command)
@@ -225,17 +233,34 @@ class DailyService:
         with self.sessions.begin() as session:
             repo = Repository(session)
             repo.save_subscription(
-                caller.team_id, caller.channel_id, post_time=f"{command.at:%H:%M}",
-                timezone=zone, days=command.days,
+                caller.team_id,
+                caller.channel_id,
+                post_time=f"{command.at:%H:%M}",
+                timezone=zone,
+                days=command.days,
                 close_time=f"{command.close_at:%H:%M}" if command.close_at else None,
-                user_id=caller.user_id, now=now)
-            when = self._next_time(repo, caller.team_id, caller.channel_id, now,
-                                   f"{command.at:%H:%M}", zone, command.days)
-        closing = (f", closing at {command.close_at:%H:%M}" if command.close_at else
-                   ", open until the next one")
-        return Notice(f"Daily question on: {command.at:%H:%M} {zone}, "
-                      f"{'every day' if command.days == 'everyday' else 'Monday to Friday'}"
-                      f"{closing}. Next: {when:%a %d %b %H:%M %Z}.")
+                user_id=caller.user_id,
+                now=now,
+            )
+            when = self._next_time(
+                repo,
+                caller.team_id,
+                caller.channel_id,
+                now,
+                f"{command.at:%H:%M}",
+                zone,
+                command.days,
+            )
+        closing = (
+            f", closing at {command.close_at:%H:%M}"
+            if command.close_at
+            else ", open until the next one"
+        )
+        return Notice(
+            f"Daily question on: {command.at:%H:%M} {zone}, "
+            f"{'every day' if command.days == 'everyday' else 'Monday to Friday'}"
+            f"{closing}. Next: {when:%a %d %b %H:%M %Z}."
+        )
 
     def unsubscribe(self, caller: Caller) -> Notice:
         """Stop this channel's daily question."""
@@ -252,11 +277,16 @@ class DailyService:
         with self.sessions.begin() as session:
             sub = Repository(session).subscription(caller.team_id, caller.channel_id)
             if sub is None or not sub.enabled:
-                return Notice("The weekly report comes with the daily question: start it "
-                              "with `/virtsec daily on 09:00 Europe/Berlin`.")
+                return Notice(
+                    "The weekly report comes with the daily question: start it "
+                    "with `/virtsec daily on 09:00 Europe/Berlin`."
+                )
             sub.weekly_report = enabled
-        return Notice("Weekly team report on: every Monday at the daily question's time."
-                      if enabled else "Weekly team report off for this channel.")
+        return Notice(
+            "Weekly team report on: every Monday at the daily question's time."
+            if enabled
+            else "Weekly team report off for this channel."
+        )
 
     def status(self, caller: Caller) -> Notice:
         """This channel's schedule and next post time."""
@@ -265,24 +295,33 @@ class DailyService:
             repo = Repository(session)
             sub = repo.subscription(caller.team_id, caller.channel_id)
             if sub is None or not sub.enabled:
-                return Notice("No daily question in this channel. An admin can start one "
-                              "with `/virtsec daily on 09:00 Europe/Berlin`.")
-            when = self._next_time(repo, caller.team_id, caller.channel_id, now,
-                                   sub.post_time, sub.timezone, sub.days)
+                return Notice(
+                    "No daily question in this channel. An admin can start one "
+                    "with `/virtsec daily on 09:00 Europe/Berlin`."
+                )
+            when = self._next_time(
+                repo, caller.team_id, caller.channel_id, now, sub.post_time, sub.timezone, sub.days
+            )
             days = "every day" if sub.days == "everyday" else "Monday to Friday"
             close = f", closing at {sub.close_time}" if sub.close_time else ""
-            return Notice(f"Daily question: {sub.post_time} {sub.timezone}, {days}{close}. "
-                          f"Next: {when:%a %d %b %H:%M %Z}.")
+            return Notice(
+                f"Daily question: {sub.post_time} {sub.timezone}, {days}{close}. "
+                f"Next: {when:%a %d %b %H:%M %Z}."
+            )
 
     def post_now(self, caller: Caller) -> Notice:
         """Post a new question in this channel now (closing the open one)."""
         now = self.clock()
         zone = self._zone(caller.team_id, caller.channel_id)
-        post_id = self._post(caller.team_id, caller.channel_id, f"manual:{uuid.uuid4().hex}",
-                             self._today(now, zone))
+        post_id = self._post(
+            caller.team_id, caller.channel_id, f"manual:{uuid.uuid4().hex}", self._today(now, zone)
+        )
         if post_id is None:
-            return Notice("Sorry, I couldn't post the question. Check that I am in this "
-                          "channel (`/invite @virtsec`) and try again.", error=True)
+            return Notice(
+                "Sorry, I couldn't post the question. Check that I am in this "
+                "channel (`/invite @virtsec`) and try again.",
+                error=True,
+            )
         return Notice("Posted a new question in this channel.")
 
     # -- the scheduler
@@ -296,8 +335,18 @@ class DailyService:
         report = TickReport()
         now = self.clock()
         with self.sessions.begin() as session:
-            subs = [(s.team_id, s.channel_id, s.post_time, s.timezone, s.days, s.close_time,
-                     s.weekly_report) for s in Repository(session).enabled_subscriptions()]
+            subs = [
+                (
+                    s.team_id,
+                    s.channel_id,
+                    s.post_time,
+                    s.timezone,
+                    s.days,
+                    s.close_time,
+                    s.weekly_report,
+                )
+                for s in Repository(session).enabled_subscriptions()
+            ]
         for team_id, channel_id, post_time, zone, days, close_time, weekly in subs:
             try:
                 if weekly:
@@ -314,8 +363,15 @@ class DailyService:
                 report.failed.append(channel_id)
         return report
 
-    def _weekly(self, team_id: str, channel_id: str, post_time: str, zone: str,
-                now: datetime, report: TickReport) -> None:
+    def _weekly(
+        self,
+        team_id: str,
+        channel_id: str,
+        post_time: str,
+        zone: str,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
         """On Monday at the posting time, report on the week before (once)."""
         local = now.astimezone(ZoneInfo(zone))
         if local.weekday() != 0 or daily.due_date(now, post_time, zone, "weekdays") is None:
@@ -338,12 +394,19 @@ class DailyService:
                 report_id = claimed.id
             end = week_start + timedelta(days=7)
             view = build_report(
-                self.study.kb, team_id, channel_id, week_start,
+                self.study.kb,
+                team_id,
+                channel_id,
+                week_start,
                 repo.all_period_points(team_id, channel_id, "week", week_start),
-                dict(repo.all_period_points(team_id, channel_id, "week",
-                                            week_start - timedelta(days=7))),
+                dict(
+                    repo.all_period_points(
+                        team_id, channel_id, "week", week_start - timedelta(days=7)
+                    )
+                ),
                 repo.week_answers(team_id, channel_id, week_start, end),
-                repo.posts_between(team_id, channel_id, week_start, end))
+                repo.posts_between(team_id, channel_id, week_start, end),
+            )
         if view.questions == 0:  # a quiet week: nothing to report, and nothing to retry
             with self.sessions.begin() as session:
                 Repository(session).mark_report(report_id, token, None, "posted")
@@ -353,20 +416,31 @@ class DailyService:
         except Exception:
             logger.exception("weekly report for %s failed; the next tick retries", channel_id)
             with self.sessions.begin() as session:
-                Repository(session).mark_report(report_id, token, None, "claimed",
-                                                now - daily.CLAIM_LEASE)
+                Repository(session).mark_report(
+                    report_id, token, None, "claimed", now - daily.CLAIM_LEASE
+                )
             return
         with self.sessions.begin() as session:
             Repository(session).mark_report(report_id, token, ts, "posted")
         report.reports.append(channel_id)
 
-    def _close_expired(self, team_id: str, channel_id: str, close_time: str | None, zone: str,
-                       now: datetime, report: TickReport) -> None:
+    def _close_expired(
+        self,
+        team_id: str,
+        channel_id: str,
+        close_time: str | None,
+        zone: str,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
         if close_time is None:
             return
         with self.sessions.begin() as session:
-            expired = [p.id for p in Repository(session).open_posts(team_id, channel_id)
-                       if daily.close_due(now, p.local_date, close_time, zone)]
+            expired = [
+                p.id
+                for p in Repository(session).open_posts(team_id, channel_id)
+                if daily.close_due(now, p.local_date, close_time, zone)
+            ]
         for post_id in expired:
             if self.close(post_id):
                 report.closed.append(post_id)
@@ -379,21 +453,30 @@ class DailyService:
             repo = Repository(session)
             existing = repo.post_for_slot(team_id, channel_id, slot)
             if existing is not None:
-                if existing.status != "claimed" or now - _aware(existing.claimed_at) < \
-                        daily.CLAIM_LEASE:
+                if (
+                    existing.status != "claimed"
+                    or now - _aware(existing.claimed_at) < daily.CLAIM_LEASE
+                ):
                     return None  # posted already, or another process is posting right now
                 if not repo.reclaim(existing.id, existing.claim_token, token, now):
                     return None
                 post = existing
             else:
                 question = daily.choose_question(
-                    self.study.kb, repo.question_use_counts(team_id, channel_id),
-                    f"{team_id}/{channel_id}/{slot}")
+                    self.study.kb,
+                    repo.question_use_counts(team_id, channel_id),
+                    f"{team_id}/{channel_id}/{slot}",
+                )
                 claimed = repo.claim_post(
-                    team_id=team_id, channel_id=channel_id, slot=slot,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    slot=slot,
                     local_date=local_date,
-                    question_id=question.id, token=token, now=now,
-                    previous_post_id=repo.last_post_id(team_id, channel_id))
+                    question_id=question.id,
+                    token=token,
+                    now=now,
+                    previous_post_id=repo.last_post_id(team_id, channel_id),
+                )
                 if claimed is None:
                     return None
                 post = claimed
@@ -408,8 +491,7 @@ class DailyService:
         try:
             ts = self.channel.post_question(view)
         except Exception:
-            logger.exception("posting the question in %s failed; the next tick retries",
-                             channel_id)
+            logger.exception("posting the question in %s failed; the next tick retries", channel_id)
             with self.sessions.begin() as session:  # let the next tick retake the claim
                 Repository(session).reclaim(post_id, token, token, now - daily.CLAIM_LEASE)
             return None
@@ -437,37 +519,45 @@ class DailyService:
             post = self._posts.get(post_id) if checks_status else None
             if post is None:
                 post = answers_sql.read_post(conn, post_id)
-                if checks_status and post is not None and \
-                        post.status in answers_sql.OPEN_STATUSES:
+                if checks_status and post is not None and post.status in answers_sql.OPEN_STATUSES:
                     if len(self._posts) >= 256:
                         self._posts.clear()
                     self._posts[post_id] = post
             question = self.study.kb.questions.get(post.question_id) if post else None
-            if post is None or post.team_id != team_id or question is None or \
-                    not 0 <= choice < len(question.choices):
+            if (
+                post is None
+                or post.team_id != team_id
+                or question is None
+                or not 0 <= choice < len(question.choices)
+            ):
                 return AnswerOutcome("invalid")
             concepts = self._concepts(question)
             correct = choice == question.answer_index
             closed = post.status not in answers_sql.OPEN_STATUSES
             recorded = False
             if not closed:
-                week, month = (daily.period_bounds(p, post.local_date)
-                               for p in ("week", "month"))
+                week, month = (daily.period_bounds(p, post.local_date) for p in ("week", "month"))
                 assert week is not None and month is not None
-                recorded = answers_sql.record(conn, post, user_id, choice, correct, now,
-                                              week[0], month[0])
+                recorded = answers_sql.record(
+                    conn, post, user_id, choice, correct, now, week[0], month[0]
+                )
                 # if not: answered before, or (PostgreSQL, a remembered post) closed since
-                closed = not recorded and checks_status and \
-                    answers_sql.read_status(conn, post_id) not in answers_sql.OPEN_STATUSES
+                closed = (
+                    not recorded
+                    and checks_status
+                    and answers_sql.read_status(conn, post_id) not in answers_sql.OPEN_STATUSES
+                )
             mine = None if recorded else answers_sql.read_answer(conn, post_id, user_id)
         if recorded:  # committed: the count on the post can be refreshed
             self.refresher.request(post_id)
             return AnswerOutcome("recorded", question, choice, correct, concepts)
         if closed:
-            return AnswerOutcome("closed", question, mine[0] if mine else -1,
-                                 bool(mine and mine[1]), concepts)
-        return AnswerOutcome("already", question, mine[0] if mine else choice,
-                             bool(mine and mine[1]), concepts)
+            return AnswerOutcome(
+                "closed", question, mine[0] if mine else -1, bool(mine and mine[1]), concepts
+            )
+        return AnswerOutcome(
+            "already", question, mine[0] if mine else choice, bool(mine and mine[1]), concepts
+        )
 
     def refresh_count(self, post_id: int) -> None:
         """Show the current answer count on the question (coalesced by the caller)."""
@@ -516,8 +606,9 @@ class DailyService:
             sub = repo.subscription(team_id, channel_id)
             if sub is None or not sub.enabled:
                 return None
-            return self._next_time(repo, team_id, channel_id, now, sub.post_time,
-                                   sub.timezone, sub.days)
+            return self._next_time(
+                repo, team_id, channel_id, now, sub.post_time, sub.timezone, sub.days
+            )
 
     def open_post_id(self, team_id: str, channel_id: str) -> int | None:
         """The newest open question in a channel."""
@@ -541,28 +632,43 @@ class DailyService:
                 mine = repo.score(caller.team_id, caller.channel_id, caller.user_id)
                 me = None
                 if mine is not None and mine.points > 0:
-                    me = daily.Ranked(repo.count_scoring_above(
-                        caller.team_id, caller.channel_id, mine.points) + 1, caller.user_id,
-                        mine.points)
+                    me = daily.Ranked(
+                        repo.count_scoring_above(caller.team_id, caller.channel_id, mine.points)
+                        + 1,
+                        caller.user_id,
+                        mine.points,
+                    )
                 return LeaderboardResult(period, tuple(top), me, caller.user_id)
             start = bounds[0]
-            top = daily.rank(repo.top_period_scores(caller.team_id, caller.channel_id, period,
-                                                    start, 10))
-            points = repo.period_points(caller.team_id, caller.channel_id, period, start,
-                                        caller.user_id)
-            me = daily.Ranked(repo.count_period_above(caller.team_id, caller.channel_id,
-                                                      period, start, points) + 1,
-                              caller.user_id, points) if points else None
-            return LeaderboardResult(period, tuple(top), me, caller.user_id,
-                                     start.isoformat())
+            top = daily.rank(
+                repo.top_period_scores(caller.team_id, caller.channel_id, period, start, 10)
+            )
+            points = repo.period_points(
+                caller.team_id, caller.channel_id, period, start, caller.user_id
+            )
+            me = (
+                daily.Ranked(
+                    repo.count_period_above(
+                        caller.team_id, caller.channel_id, period, start, points
+                    )
+                    + 1,
+                    caller.user_id,
+                    points,
+                )
+                if points
+                else None
+            )
+            return LeaderboardResult(period, tuple(top), me, caller.user_id, start.isoformat())
 
     def stats(self, caller: Caller) -> StatsResult:
         """The caller's record in this channel and weakest concepts overall."""
         with self.sessions.begin() as session:
             repo = Repository(session)
             score = repo.score(caller.team_id, caller.channel_id, caller.user_id)
-            latest = [(p.id, p.status == "posted")
-                      for p in repo.latest_posts(caller.team_id, caller.channel_id)]
+            latest = [
+                (p.id, p.status == "posted")
+                for p in repo.latest_posts(caller.team_id, caller.channel_id)
+            ]
             answers = repo.user_answers(caller.team_id, caller.user_id)
         per_concept: dict[str, list[int]] = {}
         practice = [a for a in answers if a[2] == "practice"]
@@ -575,18 +681,26 @@ class DailyService:
                 right_total[0] += int(correct)
                 right_total[1] += 1
         concepts = self.study.kb.concepts
-        weakest = sorted(((concepts[c], rt[0], rt[1]) for c, rt in per_concept.items()
-                          if c in concepts and rt[0] < rt[1]),
-                         key=lambda x: (x[1] / x[2], -(x[2] - x[1]), x[0].id))[:3]
+        weakest = sorted(
+            (
+                (concepts[c], rt[0], rt[1])
+                for c, rt in per_concept.items()
+                if c in concepts and rt[0] < rt[1]
+            ),
+            key=lambda x: (x[1] / x[2], -(x[2] - x[1]), x[0].id),
+        )[:3]
         return StatsResult(
-            answered=score.answered if score else 0, correct=score.correct if score else 0,
+            answered=score.answered if score else 0,
+            correct=score.correct if score else 0,
             points=score.points if score else 0,
-            current_streak=daily.visible_streak(score.current_streak, score.streak_post_id,
-                                                latest) if score else 0,
+            current_streak=daily.visible_streak(score.current_streak, score.streak_post_id, latest)
+            if score
+            else 0,
             best_streak=score.best_streak if score else 0,
             practice_answered=len(practice),
             practice_correct=sum(1 for a in practice if a[1]),
-            weakest=tuple(weakest))
+            weakest=tuple(weakest),
+        )
 
     # -- helpers
 
@@ -594,8 +708,15 @@ class DailyService:
         question = self.study.kb.questions.get(post.question_id)
         if question is None:
             raise LookupError(f"question {post.question_id} is no longer in the knowledge base")
-        return PostView(post.team_id, post.channel_id, post.id, question, post.answer_count,
-                        post.message_ts, closed or post.status == "closed")
+        return PostView(
+            post.team_id,
+            post.channel_id,
+            post.id,
+            question,
+            post.answer_count,
+            post.message_ts,
+            closed or post.status == "closed",
+        )
 
     def _concepts(self, question: Question) -> tuple[Concept, ...]:
         kb = self.study.kb
@@ -610,8 +731,16 @@ class DailyService:
         sub = repo.subscription(team_id, channel_id)
         return sub.timezone if sub else "UTC"
 
-    def _next_time(self, repo: Repository, team_id: str, channel_id: str, now: datetime,
-                   post_time: str, zone: str, days: str) -> datetime:
+    def _next_time(
+        self,
+        repo: Repository,
+        team_id: str,
+        channel_id: str,
+        now: datetime,
+        post_time: str,
+        zone: str,
+        days: str,
+    ) -> datetime:
         """The channel's next post time: today's slot counts only if not posted yet."""
         posted = repo.post_for_slot(team_id, channel_id, self._today(now, zone).isoformat())
         return daily.next_post_time(now, post_time, zone, days, posted is not None)
@@ -624,4 +753,3 @@ class DailyService:
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes (stored as UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-

@@ -229,8 +229,14 @@ def _describe(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     tag = str(node.tag).rsplit(":", 1)[-1]
-    return {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean",
-            "null": "empty", "timestamp": "a date"}.get(tag, f"a {tag}")
+    return {
+        "str": "a string",
+        "int": "a number",
+        "float": "a number",
+        "bool": "a boolean",
+        "null": "empty",
+        "timestamp": "a date",
+    }.get(tag, f"a {tag}")
 
 
 def _is_str(node: yaml.Node) -> bool:
@@ -261,8 +267,11 @@ class _FileReader:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            self.problem(line, "(file)", f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
-                         "save the file as UTF-8")
+            self.problem(
+                line,
+                "(file)",
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            )
             return
         if text.startswith("\ufeff"):
             text = text[1:]
@@ -298,8 +307,11 @@ class _FileReader:
             seen.add(id(node))
             if node.tag not in _SAFE_TAGS:
                 ok = False
-                self.problem(_line(node), "(yaml)",
-                             f"tag {node.tag!s} is not allowed; knowledge files hold plain data")
+                self.problem(
+                    _line(node),
+                    "(yaml)",
+                    f"tag {node.tag!s} is not allowed; knowledge files hold plain data",
+                )
             if isinstance(node, yaml.SequenceNode):
                 stack.extend(node.value)
             elif isinstance(node, yaml.MappingNode):
@@ -312,34 +324,46 @@ class _FileReader:
         out: dict[str, tuple[yaml.Node, int]] = {}
         for key_node, value_node in node.value:
             if not _is_str(key_node):
-                self.problem(_line(key_node), "(key)", f"{context}: keys must be names, "
-                             f"not {_describe(key_node)}")
+                self.problem(
+                    _line(key_node),
+                    "(key)",
+                    f"{context}: keys must be names, not {_describe(key_node)}",
+                )
                 continue
             key = str(key_node.value)
             if key in out:
-                self.problem(_line(key_node), key, f"{context}: key {key!r} appears twice "
-                             f"(first on line {out[key][1]})")
+                self.problem(
+                    _line(key_node),
+                    key,
+                    f"{context}: key {key!r} appears twice (first on line {out[key][1]})",
+                )
                 continue
             out[key] = (value_node, _line(key_node))
         return out
 
     def _read_root(self, root: yaml.Node) -> None:
         if not isinstance(root, yaml.MappingNode):
-            self.problem(_line(root), "(file)", "the top level must be a mapping with "
-                         f"keys {', '.join(_SPECS)}; found {_describe(root)}")
+            self.problem(
+                _line(root),
+                "(file)",
+                "the top level must be a mapping with "
+                f"keys {', '.join(_SPECS)}; found {_describe(root)}",
+            )
             return
         total = 0
         for key, (value, line) in self._mapping(root, "top level").items():
             if key not in _SPECS:
                 hint = _closest(key, _SPECS)
-                self.problem(line, key, f"unknown top-level key{hint}; expected one of "
-                             f"{', '.join(_SPECS)}")
+                self.problem(
+                    line, key, f"unknown top-level key{hint}; expected one of {', '.join(_SPECS)}"
+                )
                 continue
             if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null"):
                 continue
             if not isinstance(value, yaml.SequenceNode):
-                self.problem(_line(value), key, f"must be a list of {key}, "
-                             f"found {_describe(value)}")
+                self.problem(
+                    _line(value), key, f"must be a list of {key}, found {_describe(value)}"
+                )
                 continue
             for item in value.value:
                 total += 1
@@ -350,8 +374,11 @@ class _FileReader:
     def _read_entry(self, kind: str, node: yaml.Node) -> None:
         what = _SINGULAR[kind]
         if not isinstance(node, yaml.MappingNode):
-            self.problem(_line(node), kind, f"each {what} must be a mapping of fields, "
-                         f"found {_describe(node)}")
+            self.problem(
+                _line(node),
+                kind,
+                f"each {what} must be a mapping of fields, found {_describe(node)}",
+            )
             return
         spec = _SPECS[kind]
         fields = self._mapping(node, what)
@@ -364,8 +391,11 @@ class _FileReader:
         for key, (value_node, line) in fields.items():
             lines[key] = line
             if key not in spec:
-                self.problem(line, key, f"{label}: unknown field{_closest(key, spec)}; "
-                             f"allowed: {', '.join(spec)}")
+                self.problem(
+                    line,
+                    key,
+                    f"{label}: unknown field{_closest(key, spec)}; allowed: {', '.join(spec)}",
+                )
                 continue
             parsed = self._value(label, key, spec[key], value_node)
             if parsed is not None:
@@ -390,8 +420,9 @@ class _FileReader:
                 items.append(text)
         count = len(node.value)
         if count < spec.min_items:
-            need = ("at least one item" if spec.min_items == 1
-                    else f"at least {spec.min_items} items")
+            need = (
+                "at least one item" if spec.min_items == 1 else f"at least {spec.min_items} items"
+            )
             self.problem(line, key, f"{label}: needs {need}, has {count}")
         if spec.max_items is not None and count > spec.max_items:
             self.problem(line, key, f"{label}: at most {spec.max_items} items, has {count}")
@@ -411,23 +442,30 @@ class _FileReader:
         if not _is_str(node):
             # numbers or booleans where text is expected: likely a YAML surprise
             # (e.g. `answer: yes` is a boolean). Ask for quotes.
-            self.problem(line, key, f"{label}: must be text, found {_describe(node)} "
-                         f"({node.value!s}); put it in quotes")
+            self.problem(
+                line,
+                key,
+                f"{label}: must be text, found {_describe(node)} "
+                f"({node.value!s}); put it in quotes",
+            )
             return None
         text = str(node.value).strip()
         if not text:
             self.problem(line, key, f"{label}: must not be empty")
             return None
         if spec.kind == "slug" and not SLUG_RE.match(text):
-            self.problem(line, key, f"{label}: {text!r} is not a kebab-case id "
-                         "(lowercase letters, digits and single hyphens)")
+            self.problem(
+                line,
+                key,
+                f"{label}: {text!r} is not a kebab-case id "
+                "(lowercase letters, digits and single hyphens)",
+            )
             return None
         if spec.kind == "difficulty" and text not in DIFFICULTIES:
             self.problem(line, key, f"{label}: {text!r} must be one of {', '.join(DIFFICULTIES)}")
             return None
         if spec.max_len is not None and len(text) > spec.max_len:
-            self.problem(line, key, f"{label}: {len(text)} characters; the limit is "
-                         f"{spec.max_len}")
+            self.problem(line, key, f"{label}: {len(text)} characters; the limit is {spec.max_len}")
             return None
         if any(ord(c) < 32 and c not in "\n\t" for c in text):
             self.problem(line, key, f"{label}: contains control characters")
@@ -475,9 +513,12 @@ def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]
                 label = f"{what} {entry_id!r}"
                 if entry_id in where:
                     first = where[entry_id]
-                    add_problem(reader.path, origin.line, "id",
-                                f"duplicate id {entry_id!r}: already defined at "
-                                f"{first.file}:{first.line}")
+                    add_problem(
+                        reader.path,
+                        origin.line,
+                        "id",
+                        f"duplicate id {entry_id!r}: already defined at {first.file}:{first.line}",
+                    )
                     continue
                 where[entry_id] = origin
                 kinds[entry_id] = kind
@@ -493,16 +534,28 @@ def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]
                         other = aliases.get(norm)
                         if other and other[0] != entry_id:
                             fld = "title" if name == values.get("title") else "aliases"
-                            add_problem(reader.path, lines.get(fld, origin.line), fld,
-                                        f"{label}: {name!r} also names concept {other[0]!r} "
-                                        f"({other[1].file}:{other[1].line}); a name must "
-                                        "find one concept")
+                            add_problem(
+                                reader.path,
+                                lines.get(fld, origin.line),
+                                fld,
+                                f"{label}: {name!r} also names concept {other[0]!r} "
+                                f"({other[1].file}:{other[1].line}); a name must "
+                                "find one concept",
+                            )
                         elif not other:
                             aliases[norm] = (entry_id, origin)
-                if (kind == "questions" and "choices" in values and "answer" in values
-                        and values["answer"] not in values["choices"]):
-                    add_problem(reader.path, lines["answer"], "answer",
-                                f"{label}: {values['answer']!r} is not one of the choices")
+                if (
+                    kind == "questions"
+                    and "choices" in values
+                    and "answer" in values
+                    and values["answer"] not in values["choices"]
+                ):
+                    add_problem(
+                        reader.path,
+                        lines["answer"],
+                        "answer",
+                        f"{label}: {values['answer']!r} is not one of the choices",
+                    )
                     complete = False
                 if not complete:
                     continue
@@ -554,8 +607,9 @@ def expand_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[Problem]
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir()
-                           if p.suffix in (".yaml", ".yml") and p.is_file())
+            found = sorted(
+                p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
             if not found:
                 problems.append(Problem(str(path), 0, "(folder)", "no *.yaml files in this folder"))
             files.extend(found)
@@ -596,4 +650,3 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-

@@ -112,8 +112,12 @@ def normalize(text: str) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("'s ", " ").replace("'s", "")
     text = _ROMAN_AFTER_TYPE.sub(
-        lambda m: "type " + {"i": "1", "ii": "2"}.get(m.group(1), _NUMBER_WORDS.get(
-            m.group(1), m.group(1))), text)
+        lambda m: (
+            "type "
+            + {"i": "1", "ii": "2"}.get(m.group(1), _NUMBER_WORDS.get(m.group(1), m.group(1)))
+        ),
+        text,
+    )
     text = re.sub(r"\btype(\d)\b", r"type \1", text)
     text = " ".join(_TOKEN_RE.findall(text))
     for pattern, canonical in _CANONICAL:
@@ -186,8 +190,9 @@ class ConceptIndex:
         for ci, concept in enumerate(self.concepts):
             for name in (concept.title, *concept.aliases, concept.id.replace("-", " ")):
                 text = normalize(name)
-                if not text or (text in self._by_text and
-                                self._names[self._by_text[text]].concept_index == ci):
+                if not text or (
+                    text in self._by_text and self._names[self._by_text[text]].concept_index == ci
+                ):
                     continue
                 words = topic_words(text)
                 tokens = [stem(w) for w in words]
@@ -203,25 +208,37 @@ class ConceptIndex:
         for ci, _text, tokens in raw:
             digits = frozenset(t for t in tokens if t.isdigit())
             self._concept_numerals[ci] = self._concept_numerals[ci] | digits
-        acronyms = {stem(m.lower()) for c in self.concepts for name in (c.title, *c.aliases)
-                    for m in _ACRONYM_RE.findall(name)}
+        acronyms = {
+            stem(m.lower())
+            for c in self.concepts
+            for name in (c.title, *c.aliases)
+            for m in _ACRONYM_RE.findall(name)
+        }
         n = max(len(self.concepts), 1)
         self._idf: dict[str, float] = {t: math.log(1 + n / len(s)) for t, s in concept_df.items()}
         self._unknown_idf = math.log(1 + n) * UNKNOWN_WEIGHT
         for i, (ci, text, tokens) in enumerate(raw):
             self._names[i] = _Name(
-                ci, text, tuple(tokens), sum(self._idf[t] for t in tokens),
-                frozenset(t for t in tokens if t.isdigit()))
+                ci,
+                text,
+                tuple(tokens),
+                sum(self._idf[t] for t in tokens),
+                frozenset(t for t in tokens if t.isdigit()),
+            )
             for t in tokens:
                 postings[t].append(i)
         self._postings = dict(postings)
-        self._posting_sets = {t: frozenset(p) for t, p in postings.items()
-                              if len(p) > _COMMON_POSTINGS}
+        self._posting_sets = {
+            t: frozenset(p) for t, p in postings.items() if len(p) > _COMMON_POSTINGS
+        }
         # description index: the words of each concept's names and summary, for paraphrases
         desc_postings: dict[str, list[int]] = defaultdict(list)
         for ci, concept in enumerate(self.concepts):
-            bag = set(content_tokens(normalize(" ".join(
-                (concept.title, *concept.aliases, concept.summary)))))
+            bag = set(
+                content_tokens(
+                    normalize(" ".join((concept.title, *concept.aliases, concept.summary)))
+                )
+            )
             for word in bag:
                 desc_postings[word].append(ci)
         self._desc_postings = dict(desc_postings)
@@ -257,14 +274,16 @@ class ConceptIndex:
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         lead = top - runner_up
         if (top >= ANSWER_THRESHOLD and (lead >= MIN_LEAD or top >= SURE_THRESHOLD)) or (
-                top >= CLEAR_WINNER_THRESHOLD and lead >= CLEAR_WINNER_MARGIN):
-            rest = tuple(m for m in ranked[1:MAX_SUGGESTIONS + 1] if m.score >= SUGGEST_THRESHOLD)
+            top >= CLEAR_WINNER_THRESHOLD and lead >= CLEAR_WINNER_MARGIN
+        ):
+            rest = tuple(m for m in ranked[1 : MAX_SUGGESTIONS + 1] if m.score >= SUGGEST_THRESHOLD)
             return LookupResult(query, ranked[0], rest)
         suggestions = tuple(m for m in ranked[:MAX_SUGGESTIONS] if m.score >= SUGGEST_THRESHOLD)
         return LookupResult(query, None, suggestions)
 
-    def _comparison(self, norm: str) -> tuple[Match | None, tuple[Match, ...],
-                                               tuple[Match, ...]] | None:
+    def _comparison(
+        self, norm: str
+    ) -> tuple[Match | None, tuple[Match, ...], tuple[Match, ...]] | None:
         sides = None
         for pattern in _COMPARISON_PATTERNS:
             m = pattern.search(norm)
@@ -274,9 +293,11 @@ class ConceptIndex:
         if sides is None:
             return None
         direct = self._rank(norm)
-        if direct and (direct[0].score >= 100 or (
-                direct[0].score >= 90 and "comparison" in direct[0].concept.tags)):
-            return direct[0], tuple(direct[1:MAX_SUGGESTIONS + 1]), ()
+        if direct and (
+            direct[0].score >= 100
+            or (direct[0].score >= 90 and "comparison" in direct[0].concept.tags)
+        ):
+            return direct[0], tuple(direct[1 : MAX_SUGGESTIONS + 1]), ()
         left, right = (topic_words(s) for s in sides)
         if not left or not right:
             return None
@@ -301,8 +322,11 @@ class ConceptIndex:
         exact = self._by_text.get(norm)
         if exact is not None:
             concept = self.concepts[self._names[exact].concept_index]
-            rest = [m for m in self._rank_tokens(topic_words(norm), limit + 1)
-                    if m.concept.id != concept.id]
+            rest = [
+                m
+                for m in self._rank_tokens(topic_words(norm), limit + 1)
+                if m.concept.id != concept.id
+            ]
             return [Match(concept, 100.0), *rest][:limit]
         return self._rank_tokens(topic_words(norm), limit)
 
@@ -364,17 +388,20 @@ class ConceptIndex:
             score = max(score, min(blended, DESC_CAP))
             if score > best.get(ci, -1.0):
                 best[ci] = score
-        ranked = heapq.nsmallest(limit, best.items(),
-                                 key=lambda kv: (-kv[1], self.concepts[kv[0]].id))
+        ranked = heapq.nsmallest(
+            limit, best.items(), key=lambda kv: (-kv[1], self.concepts[kv[0]].id)
+        )
         return [Match(self.concepts[ci], round(score, 1)) for ci, score in ranked]
 
-    def _describe(self, tokens: list[str],
-                  resolved: list[tuple[str, float, float]]) -> dict[int, float]:
+    def _describe(
+        self, tokens: list[str], resolved: list[tuple[str, float, float]]
+    ) -> dict[int, float]:
         """Per concept: the share (0-100) of the query's words its summary and names use."""
         stems = [stem(t) for t in tokens]
         corrected = {word for word, _c, _w in resolved}
-        words = [t for t in stems if t in self._desc_postings] + \
-            [w for w in corrected if w not in stems and w in self._desc_postings]
+        words = [t for t in stems if t in self._desc_postings] + [
+            w for w in corrected if w not in stems and w in self._desc_postings
+        ]
         total = sum(self._desc_idf.get(t, self._unknown_idf) for t in stems)
         acc: dict[int, float] = defaultdict(float)
         hits: dict[int, int] = defaultdict(int)
@@ -387,8 +414,11 @@ class ConceptIndex:
                 acc[ci] += w
                 hits[ci] += 1
         # one shared word is no paraphrase: "api" in a summary must not answer "what is an API"
-        return {ci: 100.0 * min(m / total, 1.0) for ci, m in acc.items()
-                if hits[ci] >= 2} if total else {}
+        return (
+            {ci: 100.0 * min(m / total, 1.0) for ci, m in acc.items() if hits[ci] >= 2}
+            if total
+            else {}
+        )
 
     def _correct(self, token: str) -> str | None:
         """The index word a misspelt token most likely means, or None."""
@@ -407,8 +437,9 @@ class ConceptIndex:
             if best is None or key < best:
                 best = key
         if best is None and limit == 2:
-            pool = [w for n in range(len(token) - 2, len(token) + 3)
-                    for w in self._by_length.get(n, ())]
+            pool = [
+                w for n in range(len(token) - 2, len(token) + 3) for w in self._by_length.get(n, ())
+            ]
             hit = process.extractOne(token, pool, scorer=OSA.distance, score_cutoff=limit)
             if hit is not None:
                 return self._surface[str(hit[0])]
@@ -421,7 +452,7 @@ def _fuzzy_allowed(word: str) -> bool:
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def build_index(kb: KnowledgeBase) -> ConceptIndex:

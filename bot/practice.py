@@ -45,23 +45,34 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _card(state: CardState) -> Card:
-    return Card(card_id=1, state=State(state.state), step=state.step,
-                stability=state.stability, difficulty=state.difficulty, due=_utc(state.due),
-                last_review=_utc(state.last_review) if state.last_review else None)
+    return Card(
+        card_id=1,
+        state=State(state.state),
+        step=state.step,
+        stability=state.stability,
+        difficulty=state.difficulty,
+        due=_utc(state.due),
+        last_review=_utc(state.last_review) if state.last_review else None,
+    )
 
 
-def review(state: CardState | None, question_id: str, correct: bool,
-           now: datetime) -> CardState:
+def review(state: CardState | None, question_id: str, correct: bool, now: datetime) -> CardState:
     """The card after an answer (a new card when `state` is None)."""
     now = _utc(now)
     card = _card(state) if state else Card(card_id=1, due=now)
     card, _log = SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, now)
     return CardState(
-        question_id=question_id, state=int(card.state), step=card.step,
-        stability=card.stability, difficulty=card.difficulty, due=card.due,
-        last_review=card.last_review, first_seen=state.first_seen if state else now,
+        question_id=question_id,
+        state=int(card.state),
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=card.due,
+        last_review=card.last_review,
+        first_seen=state.first_seen if state else now,
         reviews=(state.reviews if state else 0) + 1,
-        lapses=(state.lapses if state else 0) + (0 if correct else 1))
+        lapses=(state.lapses if state else 0) + (0 if correct else 1),
+    )
 
 
 def retrievability(state: CardState, now: datetime) -> float:
@@ -71,37 +82,53 @@ def retrievability(state: CardState, now: datetime) -> float:
     return float(SCHEDULER.get_card_retrievability(_card(state), _utc(now)))
 
 
-def pick(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime, seed: str,
-         exclude: str | None = None) -> Question | None:
+def pick(
+    kb: KnowledgeBase,
+    cards: Sequence[CardState],
+    now: datetime,
+    seed: str,
+    exclude: str | None = None,
+) -> Question | None:
     """The next practice question for a person (see the module docstring)."""
     now = _utc(now)
     known = {c.question_id: c for c in cards if c.question_id in kb.questions}
-    due = sorted((c for c in known.values() if _utc(c.due) <= now and c.question_id != exclude),
-                 key=lambda c: (_utc(c.due), c.question_id))
+    due = sorted(
+        (c for c in known.values() if _utc(c.due) <= now and c.question_id != exclude),
+        key=lambda c: (_utc(c.due), c.question_id),
+    )
     if due:
         return kb.questions[due[0].question_id]
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     new_today = sum(1 for c in known.values() if _utc(c.first_seen) >= day_start)
-    unseen = [q for q in sorted(kb.questions.values(), key=lambda q: q.id)
-              if q.id not in known and q.id != exclude]
+    unseen = [
+        q
+        for q in sorted(kb.questions.values(), key=lambda q: q.id)
+        if q.id not in known and q.id != exclude
+    ]
     if unseen and new_today < NEW_PER_DAY:
         return _least_seen_concept(unseen, (kb.questions[q] for q in known), seed)
-    ahead = sorted((c for c in known.values() if c.question_id != exclude),
-                   key=lambda c: (_utc(c.due), c.question_id))
+    ahead = sorted(
+        (c for c in known.values() if c.question_id != exclude),
+        key=lambda c: (_utc(c.due), c.question_id),
+    )
     if ahead:
         return kb.questions[ahead[0].question_id]
     return _least_seen_concept(unseen, (), seed) if unseen else None
 
 
-def pick_for_concept(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime,
-                     concept_id: str, seed: str) -> Question | None:
+def pick_for_concept(
+    kb: KnowledgeBase, cards: Sequence[CardState], now: datetime, concept_id: str, seed: str
+) -> Question | None:
     """A question on one concept ("practice this"): due first, then unseen, then soonest."""
     now = _utc(now)
-    pool = sorted((q for q in kb.questions.values() if concept_id in q.concepts),
-                  key=lambda q: q.id)
+    pool = sorted(
+        (q for q in kb.questions.values() if concept_id in q.concepts), key=lambda q: q.id
+    )
     known = {c.question_id: c for c in cards}
-    due = sorted((known[q.id] for q in pool if q.id in known and _utc(known[q.id].due) <= now),
-                 key=lambda c: (_utc(c.due), c.question_id))
+    due = sorted(
+        (known[q.id] for q in pool if q.id in known and _utc(known[q.id].due) <= now),
+        key=lambda c: (_utc(c.due), c.question_id),
+    )
     if due:
         return kb.questions[due[0].question_id]
     unseen = [q for q in pool if q.id not in known]
@@ -111,8 +138,7 @@ def pick_for_concept(kb: KnowledgeBase, cards: Sequence[CardState], now: datetim
     return kb.questions[soonest[0].question_id] if soonest else None
 
 
-def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
-                        seed: str) -> Question:
+def _least_seen_concept(unseen: list[Question], seen: Iterable[Question], seed: str) -> Question:
     counts: dict[str, int] = {}
     for q in seen:
         counts[q.concepts[0]] = counts.get(q.concepts[0], 0) + 1
@@ -121,8 +147,9 @@ def _least_seen_concept(unseen: list[Question], seen: Iterable[Question],
     return seeded_choice(seed, candidates)
 
 
-def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
-            ) -> list[tuple[str, float, int]]:
+def mastery(
+    kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
+) -> list[tuple[str, float, int]]:
     """Per concept practised: (concept id, mean retrievability over its questions, seen)."""
     by_concept: dict[str, list[str]] = {}
     for q in kb.questions.values():
@@ -132,12 +159,13 @@ def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
         question = kb.questions.get(card.question_id)
         if question is not None:
             recall.setdefault(question.concepts[0], []).append(retrievability(card, now))
-    return [(concept_id, sum(values) / len(by_concept[concept_id]), len(values))
-            for concept_id, values in sorted(recall.items())]
+    return [
+        (concept_id, sum(values) / len(by_concept[concept_id]), len(values))
+        for concept_id, values in sorted(recall.items())
+    ]
 
 
 def due_count(cards: Sequence[CardState], now: datetime) -> int:
     """How many cards are due for review."""
     now = _utc(now)
     return sum(1 for c in cards if _utc(c.due) <= now)
-

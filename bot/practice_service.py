@@ -29,21 +29,30 @@ class Progress:
 class PracticeService:
     """`/virtsec quiz` with spaced repetition; practice never counts on the leaderboard."""
 
-    def __init__(self, sessions: sessionmaker[Session], study: Study,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        study: Study,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.sessions = sessions
         self.study = study
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def next_question(self, caller: Caller, exclude: str | None = None
-                      ) -> PracticeQuestion | Notice:
+    def next_question(
+        self, caller: Caller, exclude: str | None = None
+    ) -> PracticeQuestion | Notice:
         """The question this person should practise now."""
         now = self.clock()
         with self.sessions.begin() as session:
             cards = Repository(session).cards(caller.team_id, caller.user_id)
-        question = practice.pick(self.study.kb, cards, now,
-                                 f"{caller.team_id}/{caller.user_id}/{now:%Y%m%d%H%M}",
-                                 exclude)
+        question = practice.pick(
+            self.study.kb,
+            cards,
+            now,
+            f"{caller.team_id}/{caller.user_id}/{now:%Y%m%d%H%M}",
+            exclude,
+        )
         if question is None:
             return Notice("There are no practice questions in the knowledge base.")
         return PracticeQuestion(question)
@@ -53,14 +62,14 @@ class PracticeService:
         now = self.clock()
         with self.sessions.begin() as session:
             cards = Repository(session).cards(caller.team_id, caller.user_id)
-        question = practice.pick_for_concept(self.study.kb, cards, now, concept_id,
-                                             f"{caller.user_id}/{now:%Y%m%d%H%M}")
+        question = practice.pick_for_concept(
+            self.study.kb, cards, now, concept_id, f"{caller.user_id}/{now:%Y%m%d%H%M}"
+        )
         if question is None:
             return Notice("There are no practice questions on that concept yet.")
         return PracticeQuestion(question)
 
-    def answer(self, caller: Caller, question_id: str, chosen: int
-               ) -> PracticeOutcome | Notice:
+    def answer(self, caller: Caller, question_id: str, chosen: int) -> PracticeOutcome | Notice:
         """Grade a practice answer, keep it for stats and reschedule the question."""
         outcome = self.study.grade_practice(question_id, chosen)
         if isinstance(outcome, Notice):
@@ -68,12 +77,24 @@ class PracticeService:
         now = self.clock()
         with self.sessions.begin() as session:
             repo = Repository(session)
-            repo.add_practice_answer(caller.team_id, caller.channel_id, caller.user_id,
-                                     question_id, chosen, outcome.correct, now.date(), now)
+            repo.add_practice_answer(
+                caller.team_id,
+                caller.channel_id,
+                caller.user_id,
+                question_id,
+                chosen,
+                outcome.correct,
+                now.date(),
+                now,
+            )
             row = repo.card_for_update(caller.team_id, caller.user_id, question_id)
             before = card_state(row) if row is not None else None
-            repo.save_card(caller.team_id, caller.user_id,
-                           practice.review(before, question_id, outcome.correct, now), row)
+            repo.save_card(
+                caller.team_id,
+                caller.user_id,
+                practice.review(before, question_id, outcome.correct, now),
+                row,
+            )
         return outcome
 
     def progress(self, caller: Caller) -> Progress:
@@ -83,5 +104,8 @@ class PracticeService:
             cards = Repository(session).cards(caller.team_id, caller.user_id)
         kb = self.study.kb
         rows = sorted(practice.mastery(kb, cards, now), key=lambda r: (r[1], r[0]))
-        return Progress(tuple((kb.concepts[c], m) for c, m, _n in rows if c in kb.concepts),
-                        practice.due_count(cards, now), len(cards))
+        return Progress(
+            tuple((kb.concepts[c], m) for c, m, _n in rows if c in kb.concepts),
+            practice.due_count(cards, now),
+            len(cards),
+        )

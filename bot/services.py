@@ -113,14 +113,23 @@ class PracticeOutcome:
         return self.chosen == self.question.answer_index
 
 
-Response = (HelpResult | Notice | ConceptCard | Answer | TopicList | TipResult | ScenarioResult
-            | PracticeQuestion)
+Response = (
+    HelpResult
+    | Notice
+    | ConceptCard
+    | Answer
+    | TopicList
+    | TipResult
+    | ScenarioResult
+    | PracticeQuestion
+)
 
 ADMIN_ONLY = "Only virtsec admins can do that. Ask a workspace admin, or see `/virtsec help`."
 
 
-def may_administer(user_id: str, configured_admins: tuple[str, ...],
-                   workspace_admin: Callable[[], bool]) -> bool:
+def may_administer(
+    user_id: str, configured_admins: tuple[str, ...], workspace_admin: Callable[[], bool]
+) -> bool:
     """Admins are VIRTSEC_ADMINS when set, otherwise workspace admins and owners."""
     if configured_admins:
         return user_id in configured_admins
@@ -169,15 +178,19 @@ class Study:
         """Look a concept up."""
         result = self.index.lookup(query)
         card = self.card(result.answer.concept) if result.answer else None
-        compared = tuple(self.card(m.concept) for m in result.compared
-                         if not (result.answer and result.answer.concept.compares))
+        compared = tuple(
+            self.card(m.concept)
+            for m in result.compared
+            if not (result.answer and result.answer.concept.compares)
+        )
         return Answer(result, card, compared)
 
     def card(self, concept: Concept) -> ConceptCard:
         """A concept with its related concepts resolved."""
         kb = self.kb
-        return ConceptCard(concept, tuple(kb.concepts[r] for r in concept.related
-                                          if r in kb.concepts))
+        return ConceptCard(
+            concept, tuple(kb.concepts[r] for r in concept.related if r in kb.concepts)
+        )
 
     def concept(self, concept_id: str) -> ConceptCard | Notice:
         """A concept by id (from a button), or a polite notice if it no longer exists."""
@@ -193,8 +206,10 @@ class Study:
         if tag is not None and tag not in tags:
             return Notice(f"No topic called “{tag}”. Topics: {', '.join(tags)}.", error=True)
         chosen = {tag: tags[tag]} if tag else tags
-        groups = tuple((t, tuple(sorted((kb.concepts[i] for i in ids), key=lambda c: c.title)))
-                       for t, ids in chosen.items())
+        groups = tuple(
+            (t, tuple(sorted((kb.concepts[i] for i in ids), key=lambda c: c.title)))
+            for t, ids in chosen.items()
+        )
         return TopicList(groups, tag)
 
     def tip(self) -> TipResult | Notice:
@@ -215,20 +230,26 @@ class Study:
         elif name in kb.scenarios:
             scenario = kb.scenarios[name]
         else:
-            return Notice(f"No scenario called “{name}”. Scenarios: "
-                          f"{', '.join(sorted(kb.scenarios))}.", error=True)
-        return ScenarioResult(scenario, tuple(kb.concepts[c] for c in scenario.concepts
-                                              if c in kb.concepts))
+            return Notice(
+                f"No scenario called “{name}”. Scenarios: {', '.join(sorted(kb.scenarios))}.",
+                error=True,
+            )
+        return ScenarioResult(
+            scenario, tuple(kb.concepts[c] for c in scenario.concepts if c in kb.concepts)
+        )
 
     def grade_practice(self, question_id: str, chosen: int) -> PracticeOutcome | Notice:
         """Grade a practice answer; a stale or forged question id gets a notice."""
         question = self.kb.questions.get(question_id)
         if question is None or not 0 <= chosen < len(question.choices):
-            return Notice("That question is no longer available. Try `/virtsec quiz` for a "
-                          "new one.", error=True)
+            return Notice(
+                "That question is no longer available. Try `/virtsec quiz` for a new one.",
+                error=True,
+            )
         kb = self.kb
-        return PracticeOutcome(question, chosen, tuple(kb.concepts[c] for c in question.concepts
-                                                       if c in kb.concepts))
+        return PracticeOutcome(
+            question, chosen, tuple(kb.concepts[c] for c in question.concepts if c in kb.concepts)
+        )
 
     def reload(self) -> Notice:
         """Reload the knowledge base; on errors keep the old one and say what is wrong."""
@@ -237,10 +258,14 @@ class Study:
         except KnowledgeError as exc:
             shown = "\n".join(str(p) for p in exc.problems[:10])
             more = f"\n…and {len(exc.problems) - 10} more" if len(exc.problems) > 10 else ""
-            return Notice(f"The knowledge base has problems; still using the previous one:\n"
-                          f"{shown}{more}", error=True)
+            return Notice(
+                f"The knowledge base has problems; still using the previous one:\n{shown}{more}",
+                error=True,
+            )
         with self._lock:
             self._state = (kb, build_index(kb))
         c = kb.counts()
-        return Notice(f"Reloaded: {c['concepts']} concepts, {c['questions']} questions, "
-                      f"{c['tips']} tips, {c['scenarios']} scenarios.")
+        return Notice(
+            f"Reloaded: {c['concepts']} concepts, {c['questions']} questions, "
+            f"{c['tips']} tips, {c['scenarios']} scenarios."
+        )

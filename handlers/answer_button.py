@@ -16,18 +16,19 @@ from handlers.slack_context import caller_from, ephemeral
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, assistant: Assistant, replies: ThreadPoolExecutor,
-             home: HomePublisher) -> None:
+def register(
+    app: App, assistant: Assistant, replies: ThreadPoolExecutor, home: HomePublisher
+) -> None:
     """Add the daily-answer listener; private replies go out on `replies` after the ack."""
 
     @app.action(DAILY_ANSWER)
-    def record(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-               respond: Respond) -> None:
+    def record(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
         caller = caller_from(body)
-        outcome = assistant.answer_daily(caller.team_id, caller.user_id,
-                                         str(action.get("value", "")))
+        outcome = assistant.answer_daily(
+            caller.team_id, caller.user_id, str(action.get("value", ""))
+        )
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
         replies.submit(_reply, respond, ephemeral(render(outcome), replace_original=False))

@@ -40,9 +40,11 @@ def build_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=10,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
-                        RateLimitErrorRetryHandler(max_retry_count=2),
-                        ServerErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ],
     )
 
 
@@ -65,28 +67,46 @@ class SeenEvents:
             return True
 
 
-def build_daily(settings: Settings, study: Study, client: WebClient,
-                engine: Engine | None = None) -> DailyService:
+def build_daily(
+    settings: Settings, study: Study, client: WebClient, engine: Engine | None = None
+) -> DailyService:
     """The daily-question service posting through Slack."""
-    return DailyService(session_factory(engine or make_engine(settings.database_url)), study,
-                        SlackChannel(client))
+    return DailyService(
+        session_factory(engine or make_engine(settings.database_url)), study, SlackChannel(client)
+    )
 
 
-def build_app(settings: Settings, study: Study, client: WebClient | None = None,
-              *, engine: Engine | None = None, socket_mode: bool = False) -> App:
+def build_app(
+    settings: Settings,
+    study: Study,
+    client: WebClient | None = None,
+    *,
+    engine: Engine | None = None,
+    socket_mode: bool = False,
+) -> App:
     """The Bolt app with every listener registered."""
     return build(settings, study, client, engine=engine, socket_mode=socket_mode)[0]
 
 
-def build(settings: Settings, study: Study, client: WebClient | None = None,
-          *, engine: Engine | None = None, socket_mode: bool = False) -> tuple[App, Assistant]:
+def build(
+    settings: Settings,
+    study: Study,
+    client: WebClient | None = None,
+    *,
+    engine: Engine | None = None,
+    socket_mode: bool = False,
+) -> tuple[App, Assistant]:
     """The Bolt app and the assistant behind it (whose background work tests wait for)."""
     client = client or build_client(settings)
     engine = engine or make_engine(settings.database_url)
-    assistant = Assistant(study, build_daily(settings, study, client, engine),
-                          PracticeService(session_factory(engine), study))
-    executor = ThreadPoolExecutor(max_workers=max(16, settings.web_threads * 4),
-                                  thread_name_prefix="virtsec-after-ack")
+    assistant = Assistant(
+        study,
+        build_daily(settings, study, client, engine),
+        PracticeService(session_factory(engine), study),
+    )
+    executor = ThreadPoolExecutor(
+        max_workers=max(16, settings.web_threads * 4), thread_name_prefix="virtsec-after-ack"
+    )
     app = App(
         token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,
@@ -103,14 +123,18 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
     seen = SeenEvents()
 
     @app.middleware
-    def drop_event_redeliveries(req: BoltRequest, resp: BoltResponse,
-                                next: Callable[[], BoltResponse]) -> BoltResponse:
+    def drop_event_redeliveries(
+        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
         body: dict[str, Any] = req.body
         if body.get("type") == "event_callback":
             event_id = str(body.get("event_id", ""))
             if event_id and not seen.first_time(event_id):
-                logger.info("dropping redelivered event %s (retry %s)", event_id,
-                            req.headers.get("x-slack-retry-num", ["?"])[0])
+                logger.info(
+                    "dropping redelivered event %s (retry %s)",
+                    event_id,
+                    req.headers.get("x-slack-retry-num", ["?"])[0],
+                )
                 return BoltResponse(status=200, body="")
         return next()
 
@@ -122,19 +146,20 @@ def build(settings: Settings, study: Study, client: WebClient | None = None,
         assistant.on_shutdown.append(sender.close)
 
         @app.middleware
-        def keep_alive_replies(context: BoltContext,
-                               next: Callable[[], BoltResponse]) -> BoltResponse:
+        def keep_alive_replies(
+            context: BoltContext, next: Callable[[], BoltResponse]
+        ) -> BoltResponse:
             if context.response_url:
-                context["respond"] = KeepAliveRespond(response_url=context.response_url,
-                                                      sender=sender)
+                context["respond"] = KeepAliveRespond(
+                    response_url=context.response_url, sender=sender
+                )
             return next()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
         logger.exception("error while handling a Slack request", exc_info=error)
         if respond is not None and body.get("response_url"):
-            respond(**ephemeral(render_notice(Notice(SORRY, error=True)),
-                                replace_original=False))
+            respond(**ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False))
 
     home = app_home.HomePublisher(assistant, client)
     assistant.on_close.append(home.refresher.wait_idle)

@@ -26,7 +26,8 @@ class HomePublisher:
         self.assistant = assistant
         self.client = client
         self.refresher: Coalescer[tuple[str, str]] = Coalescer(
-            interval, lambda key: self.publish(*key))
+            interval, lambda key: self.publish(*key)
+        )
         # people who have opened the Home tab (in this process): only their tabs are
         # refreshed after an answer, so a burst of clicks costs no unneeded publishes
         self.viewers: set[tuple[str, str]] = set()
@@ -56,8 +57,11 @@ def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
     def practice(body: dict[str, Any], action: dict[str, Any]) -> None:
         caller = caller_from(body)
         concept = str(action.get("value", "*"))
-        focus: Focus = (assistant.practice_question(caller) if concept == "*" else
-                        assistant.practice_concept(caller, concept))
+        focus: Focus = (
+            assistant.practice_question(caller)
+            if concept == "*"
+            else assistant.practice_concept(caller, concept)
+        )
         home.publish(caller.team_id, caller.user_id, focus)
 
     app.event("app_home_opened")(ack=ack_only, lazy=[opened])
@@ -67,4 +71,3 @@ def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
 def answered_in_home(body: dict[str, Any]) -> bool:
     """True when a practice button was clicked on the Home tab (no response_url there)."""
     return bool(body.get("container", {}).get("type") == "view")
-

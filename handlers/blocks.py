@@ -78,8 +78,9 @@ def _context(text: str) -> ContextBlock:
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
     if len(label) > 75:
         label = label[:74] + "…"
-    return ButtonElement(text=PlainTextObject(text=label, emoji=True), action_id=action_id,
-                         value=value, style=style)
+    return ButtonElement(
+        text=PlainTextObject(text=label, emoji=True), action_id=action_id, value=value, style=style
+    )
 
 
 def _header(text: str) -> HeaderBlock:
@@ -125,8 +126,10 @@ def render_card(card: ConceptCard, *, share: bool = True) -> Rendered:
 
 def render_shared(card: ConceptCard, user_id: str) -> Rendered:
     """A concept shared to the channel, naming who shared it."""
-    blocks = [_context(f"<@{escape(user_id)}> shared this from `/virtsec`"),
-              *card_blocks(card, share=False, details=False)]
+    blocks = [
+        _context(f"<@{escape(user_id)}> shared this from `/virtsec`"),
+        *card_blocks(card, share=False, details=False),
+    ]
     return _finish(f"{card.concept.title}: {card.concept.summary}", blocks)
 
 
@@ -146,8 +149,12 @@ def render_answer(answer: Answer) -> Rendered:
             blocks.append(_context("Did you mean:"))
             blocks += _suggestion_buttons(result.suggestions)
         else:
-            blocks.append(_context("Try a concept name such as “VM escape”, “type 1 "
-                                   "hypervisor” or “k8s RBAC”, or `/virtsec topics`."))
+            blocks.append(
+                _context(
+                    "Try a concept name such as “VM escape”, “type 1 "
+                    "hypervisor” or “k8s RBAC”, or `/virtsec topics`."
+                )
+            )
         return _finish(text, blocks)
     if answer.compared:
         names = " and ".join(card.concept.title for card in answer.compared)
@@ -164,10 +171,13 @@ def render_answer(answer: Answer) -> Rendered:
 
 def render_help(result: HelpResult) -> Rendered:
     """Usage."""
-    return _finish("virtsec help", [
-        _section("*virtsec* — your virtualization-security study assistant."),
-        _section("```" + escape(result.usage) + "```"),
-    ])
+    return _finish(
+        "virtsec help",
+        [
+            _section("*virtsec* — your virtualization-security study assistant."),
+            _section("```" + escape(result.usage) + "```"),
+        ],
+    )
 
 
 def render_notice(notice: Notice) -> Rendered:
@@ -185,15 +195,17 @@ def render_topics(result: TopicList) -> Rendered:
     if result.tag is not None and result.groups:
         concepts = result.groups[0][1]
         for start in range(0, min(len(concepts), 25), 5):
-            blocks.append(ActionsBlock(elements=_concept_buttons(concepts[start:start + 5])))
+            blocks.append(ActionsBlock(elements=_concept_buttons(concepts[start : start + 5])))
     title = f"Topics: {result.tag}" if result.tag else "Topics"
     return _finish(title, [_header(title), *blocks][:MAX_BLOCKS])
 
 
 def render_tip(result: TipResult) -> Rendered:
     """An exam tip."""
-    blocks: list[Block] = [_section(f":bulb: *Exam tip:* {escape(result.tip.text)}"),
-                           _sources(result.tip.sources)]
+    blocks: list[Block] = [
+        _section(f":bulb: *Exam tip:* {escape(result.tip.text)}"),
+        _sources(result.tip.sources),
+    ]
     if result.concepts:
         blocks.append(ActionsBlock(elements=_concept_buttons(result.concepts)))
     return _finish(f"Exam tip: {result.tip.text}", blocks)
@@ -219,18 +231,25 @@ def _choice_lines(q: Question) -> str:
 
 
 def _practice_buttons(q: Question) -> ActionsBlock:
-    return ActionsBlock(elements=[_button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER,
-                                          f"{q.id}|{i}") for i, c in enumerate(q.choices)])
+    return ActionsBlock(
+        elements=[
+            _button(f"{LETTERS[i]}. {c}", PRACTICE_ANSWER, f"{q.id}|{i}")
+            for i, c in enumerate(q.choices)
+        ]
+    )
 
 
 def render_practice_question(result: PracticeQuestion) -> Rendered:
     """A practice question with one button per choice."""
     q = result.question
-    return _finish(f"Practice question: {q.prompt}", [
-        _context(f"Practice question · {q.difficulty} · not scored"),
-        _section(f"*{escape(q.prompt)}*\n{_choice_lines(q)}"),
-        _practice_buttons(q),
-    ])
+    return _finish(
+        f"Practice question: {q.prompt}",
+        [
+            _context(f"Practice question · {q.difficulty} · not scored"),
+            _section(f"*{escape(q.prompt)}*\n{_choice_lines(q)}"),
+            _practice_buttons(q),
+        ],
+    )
 
 
 def render_practice_outcome(result: PracticeOutcome) -> Rendered:
@@ -238,19 +257,28 @@ def render_practice_outcome(result: PracticeOutcome) -> Rendered:
     q = result.question
     chosen = f"{LETTERS[result.chosen]}. {q.choices[result.chosen]}"
     right = f"{LETTERS[q.answer_index]}. {q.answer}"
-    verdict = (f":white_check_mark: *Correct:* {escape(right)}" if result.correct else
-               f":x: You chose {escape(chosen)}. *The answer is {escape(right)}.*")
-    buttons = [_button("Next question", PRACTICE_NEXT, q.id, style="primary"),
-               *_concept_buttons(result.concepts, limit=3)]
-    text = ("Correct! " if result.correct else f"Not quite: the answer is {right}. ") + \
-        q.explanation
-    return _finish(text, [
-        _section(f"*{escape(q.prompt)}*"),
-        _section(verdict),
-        _section(escape(q.explanation)),
-        _sources(q.sources),
-        ActionsBlock(elements=buttons),
-    ])
+    verdict = (
+        f":white_check_mark: *Correct:* {escape(right)}"
+        if result.correct
+        else f":x: You chose {escape(chosen)}. *The answer is {escape(right)}.*"
+    )
+    buttons = [
+        _button("Next question", PRACTICE_NEXT, q.id, style="primary"),
+        *_concept_buttons(result.concepts, limit=3),
+    ]
+    text = (
+        "Correct! " if result.correct else f"Not quite: the answer is {right}. "
+    ) + q.explanation
+    return _finish(
+        text,
+        [
+            _section(f"*{escape(q.prompt)}*"),
+            _section(verdict),
+            _section(escape(q.explanation)),
+            _sources(q.sources),
+            ActionsBlock(elements=buttons),
+        ],
+    )
 
 
 def _bar(share: float, width: int = 10) -> str:
@@ -282,15 +310,28 @@ def render_daily_question(view: PostView, reveal: Reveal | None = None) -> Rende
         blocks.append(_section(f"*Closed.* The answer: *{escape(right)}*"))
         if reveal is not None:
             blocks.append(_section(_distribution(reveal)))
-            blocks.append(_context(f"{reveal.total} answered · {len(reveal.correct_users)} "
-                                   "right · explanation in the thread"))
+            blocks.append(
+                _context(
+                    f"{reveal.total} answered · {len(reveal.correct_users)} "
+                    "right · explanation in the thread"
+                )
+            )
         return _finish(f"Daily question (closed): {q.prompt} Answer: {right}", blocks)
-    blocks.append(ActionsBlock(elements=[
-        _button(f"{LETTERS[i]}. {c}", DAILY_ANSWER, f"{view.post_id}:{i}")
-        for i, c in enumerate(q.choices)]))
+    blocks.append(
+        ActionsBlock(
+            elements=[
+                _button(f"{LETTERS[i]}. {c}", DAILY_ANSWER, f"{view.post_id}:{i}")
+                for i, c in enumerate(q.choices)
+            ]
+        )
+    )
     answered = "1 answer" if view.answer_count == 1 else f"{view.answer_count} answers"
-    blocks.append(_context(f"{answered} so far · your first click counts · only you see "
-                           f"your result · {q.difficulty}"))
+    blocks.append(
+        _context(
+            f"{answered} so far · your first click counts · only you see "
+            f"your result · {q.difficulty}"
+        )
+    )
     return _finish(f"Daily practice question: {q.prompt}", blocks)
 
 
@@ -300,8 +341,11 @@ def render_reveal(reveal: Reveal) -> Rendered:
     right = f"{LETTERS[q.answer_index]}. {q.answer}"
     users = [f"<@{escape(u)}>" for u in reveal.correct_users[:MAX_MENTIONS]]
     more = len(reveal.correct_users) - len(users)
-    who = (", ".join(users) + (f" and {more} more" if more > 0 else "")) if users else \
-        "nobody this time"
+    who = (
+        (", ".join(users) + (f" and {more} more" if more > 0 else ""))
+        if users
+        else "nobody this time"
+    )
     blocks: list[Block] = [
         _section(f":white_check_mark: *The answer: {escape(right)}*"),
         _section(escape(q.explanation)),
@@ -323,8 +367,12 @@ def render_answer_outcome(outcome: AnswerOutcome) -> Rendered:
 def _answer_outcome_blocks(outcome: AnswerOutcome) -> Rendered:
     q = outcome.question
     if outcome.status == "invalid" or q is None:
-        return render_notice(Notice("That question is no longer available. Watch for the "
-                                    "next daily question!", error=True))
+        return render_notice(
+            Notice(
+                "That question is no longer available. Watch for the next daily question!",
+                error=True,
+            )
+        )
     right = f"{LETTERS[q.answer_index]}. {q.answer}"
     chosen = f"{LETTERS[outcome.chosen]}" if outcome.chosen >= 0 else ""
     buttons = _concept_buttons(outcome.concepts, limit=3)
@@ -337,14 +385,17 @@ def _answer_outcome_blocks(outcome: AnswerOutcome) -> Rendered:
         if buttons:
             blocks.append(ActionsBlock(elements=buttons))
         return _finish(text, blocks)
-    verdict = (f":white_check_mark: *Correct!* {escape(right)} — one point." if outcome.correct
-               else f":x: *Not this time.* You chose {chosen}; the answer is "
-                    f"*{escape(right)}*.")
+    verdict = (
+        f":white_check_mark: *Correct!* {escape(right)} — one point."
+        if outcome.correct
+        else f":x: *Not this time.* You chose {chosen}; the answer is *{escape(right)}*."
+    )
     blocks = [_section(verdict), _section(escape(q.explanation)), _sources(q.sources)]
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
-    text = ("Correct! " if outcome.correct else f"Not this time: the answer is {right}. ") + \
-        q.explanation
+    text = (
+        "Correct! " if outcome.correct else f"Not this time: the answer is {right}. "
+    ) + q.explanation
     return _finish(text, blocks)
 
 
@@ -360,42 +411,69 @@ def render_leaderboard(result: LeaderboardResult) -> Rendered:
     if not result.rows:
         text = f"{title}: no points yet. Answer the daily question to get on the board!"
         return _finish(text, [_header(title), _section(escape(text.split(": ", 1)[1]))])
-    lines = [f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points} "
-             f"{'point' if r.points == 1 else 'points'}" for r in result.rows]
+    lines = [
+        f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points} "
+        f"{'point' if r.points == 1 else 'points'}"
+        for r in result.rows
+    ]
     blocks: list[Block] = [_header(title), _section("\n".join(lines))]
     in_top = any(r.user_id == result.caller_id for r in result.rows)
     if result.caller is not None and not in_top:
-        blocks.append(_context(f"You: #{result.caller.rank} with {result.caller.points} "
-                               f"{'point' if result.caller.points == 1 else 'points'}"))
+        blocks.append(
+            _context(
+                f"You: #{result.caller.rank} with {result.caller.points} "
+                f"{'point' if result.caller.points == 1 else 'points'}"
+            )
+        )
     elif result.caller is None:
         blocks.append(_context("You have no points here yet."))
-    return _finish(f"{title}: " + "; ".join(
-        f"{r.rank}. {r.user_id} {r.points}" for r in result.rows), blocks)
+    return _finish(
+        f"{title}: " + "; ".join(f"{r.rank}. {r.user_id} {r.points}" for r in result.rows), blocks
+    )
 
 
 def render_stats(result: StatsResult) -> Rendered:
     """A person's record."""
-    daily_line = (f"*Daily questions here:* {result.answered} answered, {result.correct} right "
-                  f"({result.accuracy:.0%}), {result.points} points")
-    streaks = (f"*Streak:* {result.current_streak} now, best {result.best_streak} "
-               "(daily questions in a row answered correctly)")
-    practice = (f"*Practice:* {result.practice_answered} answered, {result.practice_correct} "
-                "right (practice never counts on the leaderboard)")
-    blocks: list[Block] = [_header("Your stats"), _section(daily_line), _section(streaks),
-                           _section(practice)]
+    daily_line = (
+        f"*Daily questions here:* {result.answered} answered, {result.correct} right "
+        f"({result.accuracy:.0%}), {result.points} points"
+    )
+    streaks = (
+        f"*Streak:* {result.current_streak} now, best {result.best_streak} "
+        "(daily questions in a row answered correctly)"
+    )
+    practice = (
+        f"*Practice:* {result.practice_answered} answered, {result.practice_correct} "
+        "right (practice never counts on the leaderboard)"
+    )
+    blocks: list[Block] = [
+        _header("Your stats"),
+        _section(daily_line),
+        _section(streaks),
+        _section(practice),
+    ]
     if result.mastery or result.due:
-        bars = "\n".join(f"`{_bar(m)}` {m:4.0%}  {escape(c.title)}"
-                         for c, m in result.mastery[:12])
+        bars = "\n".join(f"`{_bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in result.mastery[:12])
         more = f"\n…and {len(result.mastery) - 12} more" if len(result.mastery) > 12 else ""
-        blocks.append(_section(f"*Due for review: {result.due}* (`/virtsec quiz`)\n"
-                               f"*Mastery per concept* (practice memory):\n{bars}{more}"[:3000]))
+        blocks.append(
+            _section(
+                f"*Due for review: {result.due}* (`/virtsec quiz`)\n"
+                f"*Mastery per concept* (practice memory):\n{bars}{more}"[:3000]
+            )
+        )
     if result.weakest:
-        weak = "\n".join(f"• {escape(c.title)}: {right}/{n} right"
-                         for c, right, n in result.weakest)
-        blocks += [_section(f"*Weakest concepts:*\n{weak}"),
-                   ActionsBlock(elements=_concept_buttons(c for c, _r, _n in result.weakest))]
-    return _finish(f"Your stats: {result.answered} answered, {result.correct} right, "
-                   f"streak {result.current_streak} (best {result.best_streak})", blocks)
+        weak = "\n".join(
+            f"• {escape(c.title)}: {right}/{n} right" for c, right, n in result.weakest
+        )
+        blocks += [
+            _section(f"*Weakest concepts:*\n{weak}"),
+            ActionsBlock(elements=_concept_buttons(c for c, _r, _n in result.weakest)),
+        ]
+    return _finish(
+        f"Your stats: {result.answered} answered, {result.correct} right, "
+        f"streak {result.current_streak} (best {result.best_streak})",
+        blocks,
+    )
 
 
 def render(response: object) -> Rendered:
@@ -432,24 +510,52 @@ def render_weekly_report(report: WeeklyReportView) -> Rendered:
     title = f"Weekly report — week of {report.week_start:%d %b %Y}"
     blocks: list[Block] = [_header(title)]
     if report.top:
-        blocks.append(_section("*Top scorers*\n" + "\n".join(
-            f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points}"
-            for r in report.top)))
+        blocks.append(
+            _section(
+                "*Top scorers*\n"
+                + "\n".join(
+                    f"{MEDALS.get(r.rank, f'{r.rank}.')} <@{escape(r.user_id)}> — {r.points}"
+                    for r in report.top
+                )
+            )
+        )
     if report.improved:
-        blocks.append(_section("*Most improved*\n" + "\n".join(
-            f":chart_with_upwards_trend: <@{escape(u)}> +{gain}" for u, gain in report.improved)))
+        blocks.append(
+            _section(
+                "*Most improved*\n"
+                + "\n".join(
+                    f":chart_with_upwards_trend: <@{escape(u)}> +{gain}"
+                    for u, gain in report.improved
+                )
+            )
+        )
     if report.missed:
-        blocks.append(_section("*What the team missed most*\n" + "\n".join(
-            f"• {escape(c.title)}: {wrong} of {n} answers wrong" for c, wrong, n in report.missed)))
+        blocks.append(
+            _section(
+                "*What the team missed most*\n"
+                + "\n".join(
+                    f"• {escape(c.title)}: {wrong} of {n} answers wrong"
+                    for c, wrong, n in report.missed
+                )
+            )
+        )
         blocks.append(ActionsBlock(elements=_concept_buttons(c for c, _w, _n in report.missed)))
     if report.hardest is not None:
         q, right, n = report.hardest
         answer = f"{LETTERS[q.answer_index]}. {q.answer}"
-        blocks.append(_section(f"*Hardest question* ({right} of {n} right)\n{escape(q.prompt)}"
-                               f"\n*Answer:* {escape(answer)}"))
-    blocks.append(_context(f"{report.participants} people answered {report.answers} times "
-                           f"across {report.questions} questions · `/virtsec weekly off` to "
-                           "stop these reports"))
+        blocks.append(
+            _section(
+                f"*Hardest question* ({right} of {n} right)\n{escape(q.prompt)}"
+                f"\n*Answer:* {escape(answer)}"
+            )
+        )
+    blocks.append(
+        _context(
+            f"{report.participants} people answered {report.answers} times "
+            f"across {report.questions} questions · `/virtsec weekly off` to "
+            "stop these reports"
+        )
+    )
     return _finish(f"{title}: {report.participants} people, {report.answers} answers", blocks)
 
 
@@ -460,18 +566,26 @@ HOME_BLOCKS = 100
 def _home_practice(focus: object) -> list[Block]:
     if isinstance(focus, PracticeQuestion):
         q = focus.question
-        return [_section(f":dart: *Practice:* {escape(q.prompt)}\n{_choice_lines(q)}"),
-                _practice_buttons(q), DividerBlock()]
+        return [
+            _section(f":dart: *Practice:* {escape(q.prompt)}\n{_choice_lines(q)}"),
+            _practice_buttons(q),
+            DividerBlock(),
+        ]
     if isinstance(focus, PracticeOutcome):
         q = focus.question
         right = f"{LETTERS[q.answer_index]}. {q.answer}"
-        verdict = (f":white_check_mark: *Correct:* {escape(right)}" if focus.correct else
-                   f":x: You chose {LETTERS[focus.chosen]}. *The answer is {escape(right)}.*")
-        return [_section(f":dart: *Practice:* {escape(q.prompt)}"), _section(verdict),
-                _section(escape(q.explanation)),
-                ActionsBlock(elements=[_button("Next question", HOME_PRACTICE, "*",
-                                               style="primary")]),
-                DividerBlock()]
+        verdict = (
+            f":white_check_mark: *Correct:* {escape(right)}"
+            if focus.correct
+            else f":x: You chose {LETTERS[focus.chosen]}. *The answer is {escape(right)}.*"
+        )
+        return [
+            _section(f":dart: *Practice:* {escape(q.prompt)}"),
+            _section(verdict),
+            _section(escape(q.explanation)),
+            ActionsBlock(elements=[_button("Next question", HOME_PRACTICE, "*", style="primary")]),
+            DividerBlock(),
+        ]
     if isinstance(focus, Notice):
         return [_section(escape(focus.text)), DividerBlock()]
     return []
@@ -483,41 +597,63 @@ def render_home(dashboard: Dashboard) -> list[dict[str, Any]]:
     blocks: list[Block] = [_header("virtsec — your virtualization-security study")]
     blocks += _home_practice(dashboard.focus)
     if stats.answered or stats.practice_answered:
-        blocks.append(_section(
-            f":fire: *Streak:* {stats.current_streak} (best {stats.best_streak})   "
-            f":dart: *Accuracy:* {stats.accuracy:.0%} of {stats.answered} daily answers   "
-            f":books: *Practice:* {stats.practice_answered} answered, {stats.due} due"))
+        blocks.append(
+            _section(
+                f":fire: *Streak:* {stats.current_streak} (best {stats.best_streak})   "
+                f":dart: *Accuracy:* {stats.accuracy:.0%} of {stats.answered} daily answers   "
+                f":books: *Practice:* {stats.practice_answered} answered, {stats.due} due"
+            )
+        )
     else:
-        blocks.append(_section(
-            "Welcome! Answer the daily question in your study channel, or practise here: "
-            "questions you miss come back sooner, the ones you know come back later."))
-    blocks.append(ActionsBlock(elements=[_button("Practice now", HOME_PRACTICE, "*",
-                                                 style="primary")]))
+        blocks.append(
+            _section(
+                "Welcome! Answer the daily question in your study channel, or practise here: "
+                "questions you miss come back sooner, the ones you know come back later."
+            )
+        )
+    blocks.append(
+        ActionsBlock(elements=[_button("Practice now", HOME_PRACTICE, "*", style="primary")])
+    )
     if dashboard.weakest:
         blocks.append(_section("*Your weakest concepts*"))
         for concept, level in dashboard.weakest:
             line = f"`{_bar(level)}` {level:.0%}  {escape(concept.title)}"
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=line),
-                                       accessory=_button("Study", OPEN_CONCEPT, concept.id)))
-            blocks.append(ActionsBlock(elements=[_button(f"Practice {concept.title}",
-                                                         HOME_PRACTICE, concept.id)]))
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(text=line),
+                    accessory=_button("Study", OPEN_CONCEPT, concept.id),
+                )
+            )
+            blocks.append(
+                ActionsBlock(
+                    elements=[_button(f"Practice {concept.title}", HOME_PRACTICE, concept.id)]
+                )
+            )
     if stats.mastery:
         bars = "\n".join(f"`{_bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in stats.mastery)
         for start in range(0, len(bars), 2900):  # long lists over several sections
-            chunk = bars[start:start + 2900]
+            chunk = bars[start : start + 2900]
             blocks.append(_section(("*Mastery per concept*\n" if start == 0 else "") + chunk))
     blocks.append(DividerBlock())
     if dashboard.board is not None and dashboard.channel_id:
-        rows = "\n".join(f"{r.rank}. <@{escape(r.user_id)}> — {r.points}"
-                         for r in dashboard.board.rows) or "No points yet."
+        rows = (
+            "\n".join(
+                f"{r.rank}. <@{escape(r.user_id)}> — {r.points}" for r in dashboard.board.rows
+            )
+            or "No points yet."
+        )
         mine = dashboard.board.caller
         you = f"\nYou: #{mine.rank} with {mine.points}" if mine else "\nYou: no points yet"
         blocks.append(_section(f"*Leaderboard in <#{escape(dashboard.channel_id)}>*\n{rows}{you}"))
     if dashboard.next_post is not None:
         blocks.append(_context(f"Next daily question: {dashboard.next_post:%a %d %b %H:%M %Z}"))
     elif dashboard.channel_id is None:
-        blocks.append(_context("No daily question yet: an admin can start one in a channel "
-                               "with `/virtsec daily on 09:00 Europe/Berlin`."))
+        blocks.append(
+            _context(
+                "No daily question yet: an admin can start one in a channel "
+                "with `/virtsec daily on 09:00 Europe/Berlin`."
+            )
+        )
     dicts = [b.to_dict() for b in blocks]
     if len(dicts) > HOME_BLOCKS:
         raise ValueError(f"{len(dicts)} blocks; a Home tab holds {HOME_BLOCKS}")

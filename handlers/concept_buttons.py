@@ -15,8 +15,9 @@ from handlers.blocks import OPEN_CONCEPT, SHARE_CONCEPT, render, render_notice, 
 from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
 
 logger = logging.getLogger(__name__)
-NOT_IN_CHANNEL = ("I can't post in this conversation. Invite me first (`/invite @virtsec`), "
-                  "then share again.")
+NOT_IN_CHANNEL = (
+    "I can't post in this conversation. Invite me first (`/invite @virtsec`), then share again."
+)
 
 
 def register(app: App, assistant: Assistant) -> None:
@@ -26,8 +27,9 @@ def register(app: App, assistant: Assistant) -> None:
         rendered = render(assistant.concept(str(action.get("value", ""))))
         respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
 
-    def share_concept(body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                      respond: Respond) -> None:
+    def share_concept(
+        body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         card = assistant.concept(str(action.get("value", "")))
         if isinstance(card, Notice):
             respond(**ephemeral(render_notice(card), replace_original=False))
@@ -37,21 +39,31 @@ def register(app: App, assistant: Assistant) -> None:
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
-            logger.warning("sharing %s in %s failed: %s", card.concept.id, channel,
-                           exc.response.get("error"))
-            reply = NOT_IN_CHANNEL if exc.response.get("error") in (
-                "not_in_channel", "channel_not_found", "is_archived") else SLACK_UNREACHABLE
-            respond(**ephemeral(render_notice(Notice(reply, error=True)),
-                                replace_original=False))
+            logger.warning(
+                "sharing %s in %s failed: %s", card.concept.id, channel, exc.response.get("error")
+            )
+            reply = (
+                NOT_IN_CHANNEL
+                if exc.response.get("error")
+                in ("not_in_channel", "channel_not_found", "is_archived")
+                else SLACK_UNREACHABLE
+            )
+            respond(**ephemeral(render_notice(Notice(reply, error=True)), replace_original=False))
             return
         except (SlackClientError, OSError) as exc:
             logger.warning("sharing %s failed: %s", card.concept.id, exc)
-            respond(**ephemeral(render_notice(Notice(SLACK_UNREACHABLE, error=True)),
-                                replace_original=False))
+            respond(
+                **ephemeral(
+                    render_notice(Notice(SLACK_UNREACHABLE, error=True)), replace_original=False
+                )
+            )
             return
-        respond(**ephemeral(render_notice(Notice(f"Shared “{card.concept.title}” in the "
-                                                 "channel.")), replace_original=False))
+        respond(
+            **ephemeral(
+                render_notice(Notice(f"Shared “{card.concept.title}” in the channel.")),
+                replace_original=False,
+            )
+        )
 
     app.action(OPEN_CONCEPT)(ack=ack_only, lazy=[open_concept])
     app.action(SHARE_CONCEPT)(ack=ack_only, lazy=[share_concept])
-

@@ -18,16 +18,18 @@ def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
     def answer(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         caller = caller_from(body)
         question_id, _, chosen = str(action.get("value", "")).rpartition("|")
-        outcome = assistant.answer_practice(caller, question_id,
-                                            int(chosen) if chosen.isdigit() else -1)
+        outcome = assistant.answer_practice(
+            caller, question_id, int(chosen) if chosen.isdigit() else -1
+        )
         if answered_in_home(body):
             home.publish(caller.team_id, caller.user_id, outcome)
             return
         respond(**ephemeral(render(outcome), replace_original=True))
 
     def next_question(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        question = assistant.practice_question(caller_from(body),
-                                               exclude=str(action.get("value", "")))
+        question = assistant.practice_question(
+            caller_from(body), exclude=str(action.get("value", ""))
+        )
         respond(**ephemeral(render(question), replace_original=True))
 
     app.action(PRACTICE_ANSWER)(ack=ack_only, lazy=[answer])

@@ -26,8 +26,12 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "virtsec (response_url keep-alive)"
 # the peer closed a kept-alive connection between two requests: safe to send again
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-          http.client.BadStatusLine)
+_STALE = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    http.client.BadStatusLine,
+)
 
 
 class ResponseUrlSender:
@@ -81,9 +85,12 @@ class ResponseUrlSender:
                 raise
             if response.will_close:
                 self._drop(key)
-            return WebhookResponse(url=url, status_code=response.status,
-                                   body=data.decode("utf-8", "replace"),
-                                   headers=dict(response.getheaders()))
+            return WebhookResponse(
+                url=url,
+                status_code=response.status,
+                body=data.decode("utf-8", "replace"),
+                headers=dict(response.getheaders()),
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection, bool]:
@@ -113,7 +120,8 @@ class ResponseUrlSender:
 
     def _pool(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
         pool: dict[tuple[str, str], http.client.HTTPConnection] | None = getattr(
-            self._local, "conns", None)
+            self._local, "conns", None
+        )
         if pool is None or self._local.generation != self._generation:
             pool = self._local.conns = {}
             self._local.generation = self._generation
@@ -170,18 +178,26 @@ class KeepAliveRespond(Respond):
         if blocks:
             message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
         if attachments:
-            message["attachments"] = [a.to_dict() if isinstance(a, Attachment) else a
-                                      for a in attachments]
-        for name, value in (("response_type", response_type),
-                            ("replace_original", replace_original),
-                            ("delete_original", delete_original),
-                            ("unfurl_links", unfurl_links), ("unfurl_media", unfurl_media),
-                            ("thread_ts", thread_ts), ("metadata", metadata)):
+            message["attachments"] = [
+                a.to_dict() if isinstance(a, Attachment) else a for a in attachments
+            ]
+        for name, value in (
+            ("response_type", response_type),
+            ("replace_original", replace_original),
+            ("delete_original", delete_original),
+            ("unfurl_links", unfurl_links),
+            ("unfurl_media", unfurl_media),
+            ("thread_ts", thread_ts),
+            ("metadata", metadata),
+        ):
             if value is not None:
                 message[name] = value
         response = self._sender.post(self.response_url, message)
         if response.status_code >= 300:
             # the URL itself is a credential for this reply: never logged
-            logger.warning("Slack refused a response_url reply: HTTP %s %s",
-                           response.status_code, response.body[:200])
+            logger.warning(
+                "Slack refused a response_url reply: HTTP %s %s",
+                response.status_code,
+                response.body[:200],
+            )
         return response

@@ -22,8 +22,7 @@ from handlers.wsgi import WSGIApp, make_wsgi_app
 logger = logging.getLogger(__name__)
 
 
-def create_wsgi_app(settings: Settings, study: Study,
-                    engine: Engine | None = None) -> WSGIApp:
+def create_wsgi_app(settings: Settings, study: Study, engine: Engine | None = None) -> WSGIApp:
     """The production WSGI app for these settings."""
     engine = engine or make_engine(settings.database_url)
     return make_wsgi_app(build_app(settings, study, engine=engine), lambda: ping(engine))
@@ -58,17 +57,20 @@ def serve_http(settings: Settings, study: Study, host: str = "0.0.0.0") -> None:
     # would copy the shared pages into every worker)
     gc.freeze()
     logger.info("virtsec HTTP mode on %s:%s (%s)", host, settings.port, settings.describe())
-    _Gunicorn(application, {
-        "bind": f"{host}:{settings.port}",
-        "workers": settings.web_workers,
-        "worker_class": "gthread",
-        "threads": settings.web_threads,
-        "preload_app": True,
-        "accesslog": None,
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "post_fork": post_fork,
-    }).run()
+    _Gunicorn(
+        application,
+        {
+            "bind": f"{host}:{settings.port}",
+            "workers": settings.web_workers,
+            "worker_class": "gthread",
+            "threads": settings.web_threads,
+            "preload_app": True,
+            "accesslog": None,
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "post_fork": post_fork,
+        },
+    ).run()
 
 
 def serve_socket(settings: Settings, study: Study) -> None:
@@ -99,7 +101,8 @@ def run_scheduler(settings: Settings, study: Study, stop: threading.Event | None
     while not stop.is_set():
         report = daily.tick()
         if report.posted or report.closed or report.failed:
-            logger.info("tick: posted %s, closed %s, failed %s", report.posted, report.closed,
-                        report.failed)
+            logger.info(
+                "tick: posted %s, closed %s, failed %s", report.posted, report.closed, report.failed
+            )
         stop.wait(60 - time.time() % 60)
     logger.info("virtsec scheduler stopped")

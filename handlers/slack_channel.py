@@ -18,8 +18,7 @@ class SlackChannel:
     def post_question(self, view: PostView) -> str:
         """chat.postMessage; returns the message ts."""
         text, blocks = render_daily_question(view)
-        response = self.client.chat_postMessage(channel=view.channel_id, text=text,
-                                                blocks=blocks)
+        response = self.client.chat_postMessage(channel=view.channel_id, text=text, blocks=blocks)
         return str(response["ts"])
 
     def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
@@ -32,12 +31,12 @@ class SlackChannel:
     def post_reveal(self, reveal: Reveal) -> None:
         """The answer and explanation as a thread reply."""
         text, blocks = render_reveal(reveal)
-        self.client.chat_postMessage(channel=reveal.post.channel_id,
-                                     thread_ts=reveal.post.ts, text=text, blocks=blocks)
+        self.client.chat_postMessage(
+            channel=reveal.post.channel_id, thread_ts=reveal.post.ts, text=text, blocks=blocks
+        )
 
     def post_report(self, report: WeeklyReportView) -> str:
         """The Monday team report."""
         text, blocks = render_weekly_report(report)
-        response = self.client.chat_postMessage(channel=report.channel_id, text=text,
-                                                blocks=blocks)
+        response = self.client.chat_postMessage(channel=report.channel_id, text=text, blocks=blocks)
         return str(response["ts"])

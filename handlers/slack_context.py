@@ -14,8 +14,9 @@ from bot.services import Caller, may_administer
 
 logger = logging.getLogger(__name__)
 
-SLACK_UNREACHABLE = ("Sorry, I couldn't reach Slack just now to finish that. "
-                     "Please try again in a minute.")
+SLACK_UNREACHABLE = (
+    "Sorry, I couldn't reach Slack just now to finish that. Please try again in a minute."
+)
 
 
 class SlackUnavailable(Exception):
@@ -43,9 +44,11 @@ class SlackUser:
 
 def is_admin(user: SlackUser, settings: Settings) -> bool:
     """VIRTSEC_ADMINS when set, otherwise Slack's workspace admins and owners."""
-    return may_administer(user.user_id, settings.admins,
-                          lambda: bool(user.info().get("is_admin")
-                                       or user.info().get("is_owner")))
+    return may_administer(
+        user.user_id,
+        settings.admins,
+        lambda: bool(user.info().get("is_admin") or user.info().get("is_owner")),
+    )
 
 
 def user_timezone(user: SlackUser) -> str | None:
@@ -58,8 +61,7 @@ def caller_from(body: dict[str, Any]) -> Caller:
     """Who clicked, and where, from an interaction payload."""
     user = body.get("user", {})
     team_id = body.get("team", {}).get("id") or user.get("team_id", "")
-    channel = body.get("channel", {}).get("id") or body.get("container", {}).get(
-        "channel_id", "")
+    channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id", "")
     return Caller(team_id, user.get("id", ""), channel)
 
 

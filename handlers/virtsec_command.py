@@ -28,23 +28,26 @@ LATER = "virtsec_later"
 def register(app: App, assistant: Assistant, settings: Settings) -> None:
     """Add the /virtsec listener."""
 
-    def virtsec(ack: Ack, command: dict[str, Any], client: WebClient,
-                context: BoltContext) -> None:
+    def virtsec(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         user = command["user_id"]
         try:
             parsed = parse(command.get("text") or "")
             slack_user = SlackUser(client, user)  # users.info at most once
             admin = parsed.admin and is_admin(slack_user, settings)
-            zone = user_timezone(slack_user) if isinstance(parsed, DailyOn) and admin \
-                and parsed.timezone is None else None
+            zone = (
+                user_timezone(slack_user)
+                if isinstance(parsed, DailyOn) and admin and parsed.timezone is None
+                else None
+            )
         except CommandError as exc:
             ack(**ephemeral(render_notice(Notice(str(exc), error=True))))
             return
         except SlackUnavailable:
             ack(**ephemeral(render_notice(Notice(SLACK_UNREACHABLE, error=True))))
             return
-        caller = Caller(command["team_id"], user, command.get("channel_id", ""),
-                        is_admin=admin, timezone=zone)
+        caller = Caller(
+            command["team_id"], user, command.get("channel_id", ""), is_admin=admin, timezone=zone
+        )
         if isinstance(parsed, SLOW) and admin:
             context[LATER] = (parsed, caller)  # run after the ack, by `later`
             ack(**ephemeral(render_notice(Notice("Working on it…"))))

@@ -16,8 +16,9 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
     body = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body)))])
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
     return [body]
 
 
@@ -30,8 +31,11 @@ def make_wsgi_app(bolt_app: App, health: Callable[[], tuple[bool, str]]) -> WSGI
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok, database = health()
-            return _json(start_response, "200 OK" if ok else "503 Service Unavailable",
-                         {"ok": ok, "database": database})
+            return _json(
+                start_response,
+                "200 OK" if ok else "503 Service Unavailable",
+                {"ok": ok, "database": database},
+            )
         if path == SLACK_PATH and method == "POST":
             return slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})

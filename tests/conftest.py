@@ -48,8 +48,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         eng.dispose()
         return
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set VIRTSEC_TEST_POSTGRES_URL (e.g. "
-                    "postgresql+psycopg://postgres@127.0.0.1:5432/test) to run this on it")
+        pytest.skip(
+            "PostgreSQL: set VIRTSEC_TEST_POSTGRES_URL (e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test) to run this on it"
+        )
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:

@@ -23,9 +23,13 @@ def imported_modules(path: Path, *, module_level_only: bool = False) -> list[tup
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-              and node.func.id == "__import__" and node.args
-              and isinstance(node.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "__import__"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.append((node.lineno, str(node.args[0].value)))
     return found
 
@@ -41,8 +45,11 @@ def test_core_files_exist() -> None:
 def test_core_module_does_not_import_slack(path: Path) -> None:
     # only the composition root (bot/cli.py) may reach handlers/, and only inside a function
     lazy_ok = path == COMPOSITION_ROOT
-    bad = [(line, name) for line, name in imported_modules(path, module_level_only=lazy_ok)
-           if name.split(".")[0] in BANNED]
+    bad = [
+        (line, name)
+        for line, name in imported_modules(path, module_level_only=lazy_ok)
+        if name.split(".")[0] in BANNED
+    ]
     assert not bad, f"{path.relative_to(ROOT)} imports the Slack edge: {bad}"
 
 

@@ -52,9 +52,15 @@ class PostRow:
     previous_post_id: int | None
 
 
-_READ_POST = select(posts.c.id, posts.c.team_id, posts.c.channel_id, posts.c.question_id,
-                    posts.c.status, posts.c.local_date, posts.c.previous_post_id).where(
-    posts.c.id == bindparam("post_id"))
+_READ_POST = select(
+    posts.c.id,
+    posts.c.team_id,
+    posts.c.channel_id,
+    posts.c.question_id,
+    posts.c.status,
+    posts.c.local_date,
+    posts.c.previous_post_id,
+).where(posts.c.id == bindparam("post_id"))
 
 _READ_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id"))
 
@@ -63,11 +69,13 @@ _READ_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id"))
 OPEN_STATUSES = ("claimed", "posted")
 
 _READ_ANSWER = select(answers.c.choice, answers.c.correct).where(
-    answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id"))
+    answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id")
+)
 
 # the parameters of a click, typed so PostgreSQL knows them inside INSERT ... SELECT
-_TEAM, _CHANNEL, _USER = (bindparam(name, type_=String()) for name in
-                          ("team_id", "channel_id", "user_id"))
+_TEAM, _CHANNEL, _USER = (
+    bindparam(name, type_=String()) for name in ("team_id", "channel_id", "user_id")
+)
 _CORRECT = bindparam("correct", type_=Boolean())
 _POINT = bindparam("point", type_=Integer())  # 1 for a right answer, else 0
 _STREAK_POST = bindparam("streak_post_id", type_=Integer())  # the post, if right
@@ -76,45 +84,76 @@ _PERIOD_KEYS = ["team_id", "channel_id", "period", "start", "user_id"]
 
 def _add_answer(insert: Any) -> Any:
     """Insert the answer unless the person already answered this post; RETURNING its id."""
-    return insert(answers).values(
-        team_id=_TEAM, channel_id=_CHANNEL, user_id=_USER, kind=literal("daily"),
-        post_id=bindparam("post_id", type_=Integer()),
-        question_id=bindparam("question_id", type_=String()),
-        choice=bindparam("choice", type_=Integer()), correct=_CORRECT,
-        local_date=bindparam("local_date", type_=Date()),
-        answered_at=bindparam("now", type_=DateTime(timezone=True)),
-    ).on_conflict_do_nothing(index_elements=["post_id", "user_id"]).returning(answers.c.id)
+    return (
+        insert(answers)
+        .values(
+            team_id=_TEAM,
+            channel_id=_CHANNEL,
+            user_id=_USER,
+            kind=literal("daily"),
+            post_id=bindparam("post_id", type_=Integer()),
+            question_id=bindparam("question_id", type_=String()),
+            choice=bindparam("choice", type_=Integer()),
+            correct=_CORRECT,
+            local_date=bindparam("local_date", type_=Date()),
+            answered_at=bindparam("now", type_=DateTime(timezone=True)),
+        )
+        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
+        .returning(answers.c.id)
+    )
 
 
 def _score_rule() -> tuple[dict[str, Any], dict[str, Any]]:
     """(a person's first score row, the update of an existing one): points, and the streak
     that grows when the previous daily post of the channel was also answered right."""
-    first = {"team_id": _TEAM, "channel_id": _CHANNEL, "user_id": _USER, "points": _POINT,
-             "answered": literal(1), "correct": _POINT, "current_streak": _POINT,
-             "best_streak": _POINT, "streak_post_id": _STREAK_POST}
-    extends = and_(_CORRECT, scores.c.streak_post_id == bindparam("previous_post_id",
-                                                                  type_=Integer()))
+    first = {
+        "team_id": _TEAM,
+        "channel_id": _CHANNEL,
+        "user_id": _USER,
+        "points": _POINT,
+        "answered": literal(1),
+        "correct": _POINT,
+        "current_streak": _POINT,
+        "best_streak": _POINT,
+        "streak_post_id": _STREAK_POST,
+    }
+    extends = and_(
+        _CORRECT, scores.c.streak_post_id == bindparam("previous_post_id", type_=Integer())
+    )
     current = case((extends, scores.c.current_streak + 1), (_CORRECT, 1), else_=0)
-    update = {"points": scores.c.points + _POINT, "answered": scores.c.answered + 1,
-              "correct": scores.c.correct + _POINT, "current_streak": current,
-              "best_streak": case((current > scores.c.best_streak, current),
-                                  else_=scores.c.best_streak),
-              "streak_post_id": _STREAK_POST}
+    update = {
+        "points": scores.c.points + _POINT,
+        "answered": scores.c.answered + 1,
+        "correct": scores.c.correct + _POINT,
+        "current_streak": current,
+        "best_streak": case((current > scores.c.best_streak, current), else_=scores.c.best_streak),
+        "streak_post_id": _STREAK_POST,
+    }
     return first, update
 
 
 def _sqlite_statements() -> tuple[Any, Any, Any]:
     """(insert answer, upsert score, add period points), run one after the other."""
     first, update = _score_rule()
-    upsert_score = sqlite.insert(scores).values(**first).on_conflict_do_update(
-        index_elements=["team_id", "channel_id", "user_id"], set_=update)
+    upsert_score = (
+        sqlite.insert(scores)
+        .values(**first)
+        .on_conflict_do_update(index_elements=["team_id", "channel_id", "user_id"], set_=update)
+    )
     # one row per period, run as an executemany: a multi-row VALUES has no cache key and
     # would be compiled again on every click
-    add_points = sqlite.insert(periods).values(
-        team_id=_TEAM, channel_id=_CHANNEL, user_id=_USER, period=bindparam("period"),
-        start=bindparam("start"), points=1,
-    ).on_conflict_do_update(index_elements=_PERIOD_KEYS,
-                            set_={"points": periods.c.points + 1})
+    add_points = (
+        sqlite.insert(periods)
+        .values(
+            team_id=_TEAM,
+            channel_id=_CHANNEL,
+            user_id=_USER,
+            period=bindparam("period"),
+            start=bindparam("start"),
+            points=1,
+        )
+        .on_conflict_do_update(index_elements=_PERIOD_KEYS, set_={"points": periods.c.points + 1})
+    )
     return _add_answer(sqlite.insert), upsert_score, add_points
 
 
@@ -124,33 +163,66 @@ def _postgresql_statement() -> Any:
     and month's points, as data-modifying CTEs. Selects the new answer's id: no row
     when the person had answered already or the post has closed."""
     insert = postgresql.insert
-    columns: dict[str, Any] = {"team_id": _TEAM, "channel_id": _CHANNEL, "user_id": _USER,
-               "kind": literal("daily"), "post_id": bindparam("post_id", type_=Integer()),
-               "question_id": bindparam("question_id", type_=String()),
-               "choice": bindparam("choice", type_=Integer()), "correct": _CORRECT,
-               "local_date": bindparam("local_date", type_=Date()),
-               "answered_at": bindparam("now", type_=DateTime(timezone=True))}
+    columns: dict[str, Any] = {
+        "team_id": _TEAM,
+        "channel_id": _CHANNEL,
+        "user_id": _USER,
+        "kind": literal("daily"),
+        "post_id": bindparam("post_id", type_=Integer()),
+        "question_id": bindparam("question_id", type_=String()),
+        "choice": bindparam("choice", type_=Integer()),
+        "correct": _CORRECT,
+        "local_date": bindparam("local_date", type_=Date()),
+        "answered_at": bindparam("now", type_=DateTime(timezone=True)),
+    }
     still_open = select(*columns.values()).where(
-        posts.c.id == bindparam("post_id", type_=Integer()),
-        posts.c.status.in_(OPEN_STATUSES))
-    new = insert(answers).from_select(list(columns), still_open).on_conflict_do_nothing(
-        index_elements=["post_id", "user_id"]).returning(answers.c.id).cte("new_answer")
+        posts.c.id == bindparam("post_id", type_=Integer()), posts.c.status.in_(OPEN_STATUSES)
+    )
+    new = (
+        insert(answers)
+        .from_select(list(columns), still_open)
+        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
+        .returning(answers.c.id)
+        .cte("new_answer")
+    )
     first, update = _score_rule()
-    score = insert(scores).from_select(
-        list(first), select(*first.values()).select_from(new),
-    ).on_conflict_do_update(
-        index_elements=["team_id", "channel_id", "user_id"], set_=update,
-    ).returning(scores.c.id).cte("score")
+    score = (
+        insert(scores)
+        .from_select(
+            list(first),
+            select(*first.values()).select_from(new),
+        )
+        .on_conflict_do_update(
+            index_elements=["team_id", "channel_id", "user_id"],
+            set_=update,
+        )
+        .returning(scores.c.id)
+        .cte("score")
+    )
 
     def add_points(period: str) -> Any:  # (a VALUES list of both periods has no cache key)
-        return insert(periods).from_select(
-            ["team_id", "channel_id", "user_id", "period", "start", "points"],
-            select(_TEAM, _CHANNEL, _USER, literal(period),
-                   bindparam(period, type_=Date()), literal(1))
-            .select_from(new).where(_CORRECT),
-        ).on_conflict_do_update(
-            index_elements=_PERIOD_KEYS, set_={"points": periods.c.points + 1},
-        ).returning(periods.c.id).cte(f"{period}_points")
+        return (
+            insert(periods)
+            .from_select(
+                ["team_id", "channel_id", "user_id", "period", "start", "points"],
+                select(
+                    _TEAM,
+                    _CHANNEL,
+                    _USER,
+                    literal(period),
+                    bindparam(period, type_=Date()),
+                    literal(1),
+                )
+                .select_from(new)
+                .where(_CORRECT),
+            )
+            .on_conflict_do_update(
+                index_elements=_PERIOD_KEYS,
+                set_={"points": periods.c.points + 1},
+            )
+            .returning(periods.c.id)
+            .cte(f"{period}_points")
+        )
 
     return select(new.c.id).add_cte(score, add_points("week"), add_points("month"))
 
@@ -183,16 +255,35 @@ def checks_open(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: bool,
-           now: datetime, week: date, month: date) -> bool:
+def record(
+    conn: Connection,
+    post: PostRow,
+    user_id: str,
+    choice: int,
+    correct: bool,
+    now: datetime,
+    week: date,
+    month: date,
+) -> bool:
     """Store a first answer and its points and streak; False if the person had answered
     (or, on PostgreSQL, where the post's status is checked in the same statement, if the
     post has closed). On SQLite the caller has read the post in this transaction."""
-    params = {"team_id": post.team_id, "channel_id": post.channel_id, "user_id": user_id,
-              "post_id": post.id, "question_id": post.question_id, "choice": choice,
-              "correct": correct, "local_date": post.local_date, "now": now,
-              "point": int(correct), "previous_post_id": post.previous_post_id,
-              "streak_post_id": post.id if correct else None, "week": week, "month": month}
+    params = {
+        "team_id": post.team_id,
+        "channel_id": post.channel_id,
+        "user_id": user_id,
+        "post_id": post.id,
+        "question_id": post.question_id,
+        "choice": choice,
+        "correct": correct,
+        "local_date": post.local_date,
+        "now": now,
+        "point": int(correct),
+        "previous_post_id": post.previous_post_id,
+        "streak_post_id": post.id if correct else None,
+        "week": week,
+        "month": month,
+    }
     if checks_open(conn):
         return conn.execute(_POSTGRESQL, params).first() is not None
     add_answer, upsert_score, add_points = _SQLITE
@@ -200,6 +291,11 @@ def record(conn: Connection, post: PostRow, user_id: str, choice: int, correct: 
         return False
     conn.execute(upsert_score, params)
     if correct:
-        conn.execute(add_points, [{**params, "period": "week", "start": week},
-                                  {**params, "period": "month", "start": month}])
+        conn.execute(
+            add_points,
+            [
+                {**params, "period": "week", "start": week},
+                {**params, "period": "month", "start": month},
+            ],
+        )
     return True

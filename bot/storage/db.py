@@ -25,8 +25,9 @@ except ImportError:  # Windows: threads still queue; processes fall back to SQLi
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for a database URL; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: sqlite3.Connection, _record: Any) -> None:
@@ -194,8 +195,9 @@ class _SerializedSession(Session):
 
 
 @contextmanager
-def core_transaction(sessions: sessionmaker[Session], *,
-                     single_statement_writes: bool = False) -> Iterator[Connection]:
+def core_transaction(
+    sessions: sessionmaker[Session], *, single_statement_writes: bool = False
+) -> Iterator[Connection]:
     """A Core connection in one transaction, for hot paths that skip the ORM; on SQLite
     it queues on the same writer lock as the sessions.
 
@@ -222,8 +224,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work: `with factory.begin() as session:` commits or rolls back."""
     lock = write_lock(engine)
     if lock is not None:
-        return sessionmaker(engine, class_=_SerializedSession, expire_on_commit=False,
-                            write_lock=lock)
+        return sessionmaker(
+            engine, class_=_SerializedSession, expire_on_commit=False, write_lock=lock
+        )
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -39,8 +39,7 @@ class Subscription(Base):
     days: Mapped[str] = mapped_column(String(16))  # weekdays | everyday
     close_time: Mapped[str | None] = mapped_column(String(5), default=None)  # HH:MM or none
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    weekly_report: Mapped[bool] = mapped_column(Boolean, default=True,
-                                                server_default=text("true"))
+    weekly_report: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_by: Mapped[str] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

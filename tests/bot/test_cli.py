@@ -17,13 +17,22 @@ VIRTSEC = Path(sys.executable).parent / "virtsec"
 DB_DIR = Path(tempfile.mkdtemp(prefix="virtsec-cli-"))
 
 
-def run(*args: str, stdin: str = "", cwd: Path | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str = "", cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "VIRTSEC_KNOWLEDGE"}
     full_env["DATABASE_URL"] = f"sqlite:///{DB_DIR}/virtsec.db"
     full_env.update(env or {})
-    return subprocess.run([str(VIRTSEC), *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=full_env, timeout=60, check=False)
+    return subprocess.run(
+        [str(VIRTSEC), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_ask_prints_a_readable_sourced_answer_from_any_directory(tmp_path: Path) -> None:
@@ -79,8 +88,12 @@ def test_kb_lint_on_the_bundled_knowledge_succeeds_with_a_summary() -> None:
 
 
 def test_kb_lint_lists_every_problem_and_exits_1() -> None:
-    proc = run("kb", "lint", str(FIXTURES / "broken" / "too_long.yaml"),
-               str(FIXTURES / "broken" / "unknown_key.yaml"))
+    proc = run(
+        "kb",
+        "lint",
+        str(FIXTURES / "broken" / "too_long.yaml"),
+        str(FIXTURES / "broken" / "unknown_key.yaml"),
+    )
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert any(":5: summary: " in line for line in lines)
@@ -106,8 +119,9 @@ def test_the_bot_refuses_to_start_on_an_invalid_knowledge_base() -> None:
 
 
 def test_virtsec_knowledge_points_at_another_knowledge_base() -> None:
-    proc = run("ask", "--json", "breaking out of a vm",
-               env={"VIRTSEC_KNOWLEDGE": str(FIXTURES / "valid")})
+    proc = run(
+        "ask", "--json", "breaking out of a vm", env={"VIRTSEC_KNOWLEDGE": str(FIXTURES / "valid")}
+    )
     assert json.loads(proc.stdout)["answer"]["id"] == "vm-escape"
 
 
@@ -115,21 +129,26 @@ def test_console_answers_line_by_line_until_quit() -> None:
     proc = run("console", stdin="what is a hypervisor?\nweather tomorrow\nquit\nvm escape\n")
     assert proc.returncode == 0
     assert "Hypervisor\n==========" in proc.stdout
-    assert "No good match for \"weather tomorrow\"" in proc.stdout
+    assert 'No good match for "weather tomorrow"' in proc.stdout
     assert "VM escape\n" not in proc.stdout  # after quit nothing more is answered
 
 
 def test_console_runs_slash_commands_and_a_practice_question() -> None:
-    script = "\n".join([
-        "/virtsec what is VM escape",
-        "/virtsec quiz",
-        "B",
-        "/virtsec leaderboard",
-        "/virtsec topics containers",
-        "/virtsec daily on 25:00",
-        "/virtsec help",
-        "quit",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "/virtsec what is VM escape",
+                "/virtsec quiz",
+                "B",
+                "/virtsec leaderboard",
+                "/virtsec topics containers",
+                "/virtsec daily on 25:00",
+                "/virtsec help",
+                "quit",
+            ]
+        )
+        + "\n"
+    )
     proc = run("console", stdin=script)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -144,7 +163,7 @@ def test_console_runs_slash_commands_and_a_practice_question() -> None:
 
 def test_a_letter_without_a_pending_question_is_a_lookup() -> None:
     proc = run("console", stdin="B\nquit\n")
-    assert "No good match for \"B\"" in proc.stdout
+    assert 'No good match for "B"' in proc.stdout
 
 
 def test_serve_without_tokens_names_what_is_missing(tmp_path: Path) -> None:
@@ -167,8 +186,20 @@ def test_bad_configuration_is_reported_before_anything_starts(tmp_path: Path) ->
 
 def test_console_daily_question_flow_on_the_same_database(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db"}
-    script = "\n".join(["/virtsec post", "A", "B", "/virtsec stats", "/virtsec post",
-                         "/virtsec leaderboard", "quit"]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "/virtsec post",
+                "A",
+                "B",
+                "/virtsec stats",
+                "/virtsec post",
+                "/virtsec leaderboard",
+                "quit",
+            ]
+        )
+        + "\n"
+    )
     proc = run("console", stdin=script, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout

@@ -20,16 +20,23 @@ def test_defaults_need_nothing(tmp_path: Path) -> None:
 
 
 def test_heroku_postgres_url_and_api_url_slash() -> None:
-    s = load_settings({"DATABASE_URL": "postgres://u:pw@db.example:5432/x",
-                       "SLACK_API_URL": "http://127.0.0.1:9/api"}, dotenv_path=None)
+    s = load_settings(
+        {
+            "DATABASE_URL": "postgres://u:pw@db.example:5432/x",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+        },
+        dotenv_path=None,
+    )
     assert s.database_url == "postgresql+psycopg://u:pw@db.example:5432/x"
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
 
 
 def test_every_malformed_variable_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings({"PORT": "eighty", "SLACK_API_URL": "slack.com",
-                       "VIRTSEC_ADMINS": "U01ABC, bob"}, dotenv_path=None)
+        load_settings(
+            {"PORT": "eighty", "SLACK_API_URL": "slack.com", "VIRTSEC_ADMINS": "U01ABC, bob"},
+            dotenv_path=None,
+        )
     text = str(info.value)
     assert "PORT" in text and "SLACK_API_URL" in text and "bob" in text
     assert len(info.value.problems) == 3
@@ -38,8 +45,10 @@ def test_every_malformed_variable_is_named_at_once() -> None:
 def test_http_mode_names_each_missing_secret() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({}, dotenv_path=None).require("http")
-    assert [p.split()[0] for p in info.value.problems] == ["SLACK_BOT_TOKEN",
-                                                           "SLACK_SIGNING_SECRET"]
+    assert [p.split()[0] for p in info.value.problems] == [
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+    ]
     with pytest.raises(ConfigError) as info:
         load_settings({"SLACK_BOT_TOKEN": SECRET}, dotenv_path=None).require("socket")
     assert info.value.problems[0].startswith("SLACK_APP_TOKEN is not set")
@@ -47,15 +56,22 @@ def test_http_mode_names_each_missing_secret() -> None:
 
 def test_a_wrong_kind_of_token_is_caught_without_echoing_it() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings({"SLACK_BOT_TOKEN": "xapp-LEAKME", "SLACK_SIGNING_SECRET": "s"},
-                      dotenv_path=None).require("http")
+        load_settings(
+            {"SLACK_BOT_TOKEN": "xapp-LEAKME", "SLACK_SIGNING_SECRET": "s"}, dotenv_path=None
+        ).require("http")
     assert "xoxb-" in str(info.value) and "LEAKME" not in str(info.value)
 
 
 def test_secrets_never_appear_in_repr_or_describe() -> None:
-    s = load_settings({"SLACK_BOT_TOKEN": SECRET, "SLACK_SIGNING_SECRET": "sign-SECRET",
-                       "SLACK_APP_TOKEN": "xapp-SECRET",
-                       "DATABASE_URL": "postgresql://app:hunter2@db/x"}, dotenv_path=None)
+    s = load_settings(
+        {
+            "SLACK_BOT_TOKEN": SECRET,
+            "SLACK_SIGNING_SECRET": "sign-SECRET",
+            "SLACK_APP_TOKEN": "xapp-SECRET",
+            "DATABASE_URL": "postgresql://app:hunter2@db/x",
+        },
+        dotenv_path=None,
+    )
     for text in (repr(s), str(s), s.describe()):
         assert "SECRET" not in text and "hunter2" not in text
     assert "bot token <set>" in s.describe()

@@ -15,16 +15,19 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("now", "want"), [
-    (utc(2026, 1, 14, 7, 59), None),                 # 08:59 CET: not yet
-    (utc(2026, 1, 14, 8, 0), date(2026, 1, 14)),     # 09:00 CET
-    (utc(2026, 7, 15, 6, 59), None),                 # 08:59 CEST
-    (utc(2026, 7, 15, 7, 0), date(2026, 7, 15)),     # 09:00 CEST: same wall time in summer
-    (utc(2026, 3, 27, 8, 0), date(2026, 3, 27)),     # Friday before the DST switch (CET)
-    (utc(2026, 3, 30, 6, 59), None),                 # Monday after it (CEST), 08:59
-    (utc(2026, 3, 30, 7, 0), date(2026, 3, 30)),     # Monday 09:00 CEST
-    (utc(2026, 1, 17, 9, 0), None),                  # Saturday: weekdays only
-])
+@pytest.mark.parametrize(
+    ("now", "want"),
+    [
+        (utc(2026, 1, 14, 7, 59), None),  # 08:59 CET: not yet
+        (utc(2026, 1, 14, 8, 0), date(2026, 1, 14)),  # 09:00 CET
+        (utc(2026, 7, 15, 6, 59), None),  # 08:59 CEST
+        (utc(2026, 7, 15, 7, 0), date(2026, 7, 15)),  # 09:00 CEST: same wall time in summer
+        (utc(2026, 3, 27, 8, 0), date(2026, 3, 27)),  # Friday before the DST switch (CET)
+        (utc(2026, 3, 30, 6, 59), None),  # Monday after it (CEST), 08:59
+        (utc(2026, 3, 30, 7, 0), date(2026, 3, 30)),  # Monday 09:00 CEST
+        (utc(2026, 1, 17, 9, 0), None),  # Saturday: weekdays only
+    ],
+)
 def test_due_date_holds_the_local_time_across_dst(now: datetime, want: date | None) -> None:
     assert daily.due_date(now, "09:00", "Europe/Berlin", "weekdays") == want
 
@@ -32,13 +35,13 @@ def test_due_date_holds_the_local_time_across_dst(now: datetime, want: date | No
 def test_a_time_skipped_by_dst_is_due_right_after_the_jump() -> None:
     # 2026-03-29 02:30 does not exist in Berlin; 03:00 CEST is 01:00 UTC
     assert daily.due_date(utc(2026, 3, 29, 0, 59), "02:30", "Europe/Berlin", "everyday") is None
-    assert daily.due_date(utc(2026, 3, 29, 1, 0), "02:30", "Europe/Berlin", "everyday") == \
-        date(2026, 3, 29)
+    assert daily.due_date(utc(2026, 3, 29, 1, 0), "02:30", "Europe/Berlin", "everyday") == date(
+        2026, 3, 29
+    )
 
 
 def test_everyday_includes_weekends() -> None:
-    assert daily.due_date(utc(2026, 1, 17, 9, 0), "09:00", "UTC", "everyday") == \
-        date(2026, 1, 17)
+    assert daily.due_date(utc(2026, 1, 17, 9, 0), "09:00", "UTC", "everyday") == date(2026, 1, 17)
 
 
 def test_next_post_time_skips_weekends_and_todays_post() -> None:
@@ -55,8 +58,7 @@ def test_close_due() -> None:
     assert not daily.close_due(utc(2026, 1, 14, 23, 0), date(2026, 1, 14), None, "UTC")
 
 
-def test_no_question_repeats_until_the_pool_is_used_and_concepts_spread(
-        kb: KnowledgeBase) -> None:
+def test_no_question_repeats_until_the_pool_is_used_and_concepts_spread(kb: KnowledgeBase) -> None:
     used: Counter[str] = Counter()
     picks = []
     for day in range(len(kb.questions)):
@@ -98,10 +100,7 @@ def test_ties_share_a_rank() -> None:
 
 
 def test_weeks_start_on_monday_and_months_on_the_first() -> None:
-    assert daily.period_bounds("week", date(2026, 1, 18)) == (date(2026, 1, 12),
-                                                              date(2026, 1, 19))
-    assert daily.period_bounds("week", date(2026, 1, 19)) == (date(2026, 1, 19),
-                                                              date(2026, 1, 26))
-    assert daily.period_bounds("month", date(2026, 12, 31)) == (date(2026, 12, 1),
-                                                                date(2027, 1, 1))
+    assert daily.period_bounds("week", date(2026, 1, 18)) == (date(2026, 1, 12), date(2026, 1, 19))
+    assert daily.period_bounds("week", date(2026, 1, 19)) == (date(2026, 1, 19), date(2026, 1, 26))
+    assert daily.period_bounds("month", date(2026, 12, 31)) == (date(2026, 12, 1), date(2027, 1, 1))
     assert daily.period_bounds("all", date(2026, 1, 1)) is None

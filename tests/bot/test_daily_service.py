@@ -24,7 +24,6 @@ TEAM, CHANNEL = "T1", "C1"
 ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 
 
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 1, 12, 8, 0, tzinfo=UTC))  # Monday 09:00 Berlin
@@ -36,16 +35,21 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-def service(sessions: sessionmaker[Session], kb: KnowledgeBase, channel: RecordingChannel,
-            clock: Clock) -> Iterator[DailyService]:
-    svc = DailyService(sessions, Study(lambda: kb), channel, clock=clock,
-                       refresh_interval=0.05)
+def service(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, channel: RecordingChannel, clock: Clock
+) -> Iterator[DailyService]:
+    svc = DailyService(sessions, Study(lambda: kb), channel, clock=clock, refresh_interval=0.05)
     yield svc
     assert svc.refresher.wait_idle()  # no refresh may outlive the test's database
 
 
-def subscribe(service: DailyService, at: str = "09:00", zone: str = "Europe/Berlin",
-              days: str = "weekdays", until: time | None = None) -> Notice:
+def subscribe(
+    service: DailyService,
+    at: str = "09:00",
+    zone: str = "Europe/Berlin",
+    days: str = "weekdays",
+    until: time | None = None,
+) -> Notice:
     hh, mm = (int(x) for x in at.split(":"))
     return service.subscribe(ADMIN, DailyOn(time(hh, mm), zone, days, until))
 
@@ -71,7 +75,8 @@ def test_subscribe_reports_the_next_post(service: DailyService, clock: Clock) ->
 
 
 def test_tick_posts_once_when_due_and_is_safe_to_rerun(
-        service: DailyService, channel: RecordingChannel, clock: Clock) -> None:
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service)
     clock.now = datetime(2026, 1, 12, 7, 59, tzinfo=UTC)
     assert service.tick().posted == []
@@ -84,9 +89,9 @@ def test_tick_posts_once_when_due_and_is_safe_to_rerun(
     assert len(channel.posts) == 1
 
 
-def test_weekends_are_skipped_unless_everyday(service: DailyService,
-                                              channel: RecordingChannel,
-                                              clock: Clock) -> None:
+def test_weekends_are_skipped_unless_everyday(
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service, zone="UTC")
     clock.now = datetime(2026, 1, 17, 10, 0, tzinfo=UTC)  # Saturday
     assert service.tick().posted == []
@@ -95,7 +100,8 @@ def test_weekends_are_skipped_unless_everyday(service: DailyService,
 
 
 def test_the_next_post_closes_the_previous_with_its_reveal(
-        service: DailyService, channel: RecordingChannel, clock: Clock) -> None:
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service)
     service.tick()
     first = channel.posts[0]
@@ -136,8 +142,9 @@ def test_only_the_first_click_counts(service: DailyService, channel: RecordingCh
 
 
 @pytest.mark.parametrize("value", ["", "abc", "1", "x:1", "999999:0", "1:99", "-1:0"])
-def test_forged_button_values_change_nothing(service: DailyService, channel: RecordingChannel,
-                                             value: str) -> None:
+def test_forged_button_values_change_nothing(
+    service: DailyService, channel: RecordingChannel, value: str
+) -> None:
     subscribe(service)
     service.tick()
     assert service.answer(TEAM, "U1", value).status == "invalid"
@@ -152,9 +159,9 @@ def test_another_teams_post_is_invalid(service: DailyService, channel: Recording
     assert outcome.status == "invalid"
 
 
-def test_points_and_streaks_over_several_days(service: DailyService,
-                                              channel: RecordingChannel,
-                                              clock: Clock) -> None:
+def test_points_and_streaks_over_several_days(
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service, zone="UTC", days="everyday")
     pattern = [True, True, True, False, True, None, True]  # None: did not answer
     for day, good in enumerate(pattern):
@@ -180,7 +187,8 @@ def test_points_and_streaks_over_several_days(service: DailyService,
 
 
 def test_leaderboard_ties_share_a_rank_and_show_the_callers_row(
-        service: DailyService, channel: RecordingChannel, clock: Clock) -> None:
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service, zone="UTC", days="everyday")
     # 12 users; user k answers the first k questions of 12 correctly
     for day in range(12):
@@ -195,7 +203,10 @@ def test_leaderboard_ties_share_a_rank_and_show_the_callers_row(
     board = service.leaderboard(Caller(TEAM, "U01", CHANNEL), "all")
     assert isinstance(board, LeaderboardResult)
     assert [(r.rank, r.user_id, r.points) for r in board.rows[:3]] == [
-        (1, "U12", 12), (2, "U11", 11), (3, "U10", 10)]
+        (1, "U12", 12),
+        (2, "U11", 11),
+        (3, "U10", 10),
+    ]
     assert len(board.rows) == 10
     assert board.caller is not None and (board.caller.rank, board.caller.points) == (12, 1)
 
@@ -213,21 +224,23 @@ def test_ties_on_the_board(service: DailyService, channel: RecordingChannel) -> 
     assert board.caller is None  # no points yet
 
 
-def test_week_starts_on_monday_in_the_channels_zone(service: DailyService,
-                                                    channel: RecordingChannel,
-                                                    clock: Clock) -> None:
+def test_week_starts_on_monday_in_the_channels_zone(
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service, at="23:30", zone="America/Los_Angeles", days="everyday")
     # Sunday 18 Jan 23:30 in LA is Monday 07:30 UTC: it still belongs to LA's week of the 12th
     clock.now = datetime(2026, 1, 19, 7, 30, tzinfo=UTC)
     service.tick()
     sunday = channel.posts[-1]
-    service.answer(TEAM, "U1", choice_value(sunday.post_id,
-                                            right_and_wrong(service, sunday.post_id)[0]))
+    service.answer(
+        TEAM, "U1", choice_value(sunday.post_id, right_and_wrong(service, sunday.post_id)[0])
+    )
     clock.now = datetime(2026, 1, 20, 7, 30, tzinfo=UTC)  # Monday 19 Jan 23:30 LA
     service.tick()
     monday = channel.posts[-1]
-    service.answer(TEAM, "U2", choice_value(monday.post_id,
-                                            right_and_wrong(service, monday.post_id)[0]))
+    service.answer(
+        TEAM, "U2", choice_value(monday.post_id, right_and_wrong(service, monday.post_id)[0])
+    )
     week = service.leaderboard(Caller(TEAM, "U1", CHANNEL), "week")
     assert isinstance(week, LeaderboardResult)
     assert [r.user_id for r in week.rows] == ["U2"] and week.start == "2026-01-19"
@@ -240,8 +253,9 @@ def test_leaderboard_without_posts_says_so(service: DailyService) -> None:
     assert isinstance(service.leaderboard(ADMIN, "all"), Notice)
 
 
-def test_practice_answers_are_kept_but_never_scored(service: DailyService, kb: KnowledgeBase,
-                                                    channel: RecordingChannel) -> None:
+def test_practice_answers_are_kept_but_never_scored(
+    service: DailyService, kb: KnowledgeBase, channel: RecordingChannel
+) -> None:
     subscribe(service)
     service.tick()
     caller = Caller(TEAM, "U1", CHANNEL)
@@ -286,14 +300,20 @@ def test_two_ticks_at_once_post_once(service: DailyService, channel: RecordingCh
 
 
 def test_a_crash_between_claim_and_post_is_posted_once_by_a_later_tick(
-        service: DailyService, channel: RecordingChannel, clock: Clock) -> None:
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service)
     with service.sessions.begin() as session:  # a process claimed the slot, then died
         Repository(session).claim_post(
-            team_id=TEAM, channel_id=CHANNEL, slot="2026-01-12",
-            local_date=datetime(2026, 1, 12).date(), question_id=next(iter(
-                service.study.kb.questions)), token="dead-process", now=clock.now,
-            previous_post_id=None)
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            slot="2026-01-12",
+            local_date=datetime(2026, 1, 12).date(),
+            question_id=next(iter(service.study.kb.questions)),
+            token="dead-process",
+            now=clock.now,
+            previous_post_id=None,
+        )
     clock.advance(minutes=1)
     assert service.tick().posted == []  # the claim is fresh: maybe still posting
     clock.advance(minutes=2)
@@ -303,9 +323,9 @@ def test_a_crash_between_claim_and_post_is_posted_once_by_a_later_tick(
     assert len(channel.posts) == 1
 
 
-def test_a_failed_post_is_retried_by_the_next_tick(service: DailyService,
-                                                   channel: RecordingChannel,
-                                                   clock: Clock) -> None:
+def test_a_failed_post_is_retried_by_the_next_tick(
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service)
     channel.fail_posts = 1
     assert service.tick().posted == []
@@ -315,9 +335,9 @@ def test_a_failed_post_is_retried_by_the_next_tick(service: DailyService,
         assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
 
 
-def test_close_time_closes_the_question_the_same_day(service: DailyService,
-                                                     channel: RecordingChannel,
-                                                     clock: Clock) -> None:
+def test_close_time_closes_the_question_the_same_day(
+    service: DailyService, channel: RecordingChannel, clock: Clock
+) -> None:
     subscribe(service, zone="UTC", until=time(17, 0))
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
     service.tick()
@@ -328,8 +348,9 @@ def test_close_time_closes_the_question_the_same_day(service: DailyService,
     assert len(channel.reveals) == 1
 
 
-def test_manual_post_closes_the_open_question(service: DailyService,
-                                              channel: RecordingChannel) -> None:
+def test_manual_post_closes_the_open_question(
+    service: DailyService, channel: RecordingChannel
+) -> None:
     subscribe(service)
     service.tick()
     assert service.post_now(ADMIN).text == "Posted a new question in this channel."
@@ -337,8 +358,9 @@ def test_manual_post_closes_the_open_question(service: DailyService,
     assert channel.posts[0].question.id != channel.posts[1].question.id
 
 
-def test_answer_counts_reach_the_message_coalesced(service: DailyService,
-                                                   channel: RecordingChannel) -> None:
+def test_answer_counts_reach_the_message_coalesced(
+    service: DailyService, channel: RecordingChannel
+) -> None:
     subscribe(service)
     service.tick()
     post = channel.posts[0]

@@ -25,8 +25,12 @@ CASES = [
     ("unknown_key.yaml", 4, "alias", ["unknown field", "did you mean 'aliases'"]),
     ("missing_key.yaml", 2, "summary", ["vm-escape", "required field is missing"]),
     ("wrong_type.yaml", 4, "aliases", ["must be a list", "found a string"]),
-    ("dangling_related.yaml", 6, "related", ["'hypervisr' is not a concept",
-                                             "did you mean 'hypervisor'"]),
+    (
+        "dangling_related.yaml",
+        6,
+        "related",
+        ["'hypervisr' is not a concept", "did you mean 'hypervisor'"],
+    ),
     ("answer_not_in_choices.yaml", 13, "answer", ["'The hypervisor' is not one of the choices"]),
     ("duplicate_choices.yaml", 15, "choices", ["listed twice"]),
     ("empty_text.yaml", 5, "summary", ["must not be empty"]),
@@ -36,24 +40,31 @@ CASES = [
     ("empty.yaml", 1, "(file)", ["empty"]),
     ("python_tag.yaml", 3, "(yaml)", ["python/object/apply", "not allowed"]),
     ("duplicate_key.yaml", 6, "summary", ["appears twice", "first on line 5"]),
-    ("shared_alias.yaml", 10, "aliases", ["'Virtual Machine Monitor' also names concept "
-                                          "'hypervisor'"]),
+    (
+        "shared_alias.yaml",
+        10,
+        "aliases",
+        ["'Virtual Machine Monitor' also names concept 'hypervisor'"],
+    ),
     ("bad_values.yaml", 2, "id", ["not a kebab-case id"]),
     ("bad_values.yaml", 12, "choices", ["found a boolean", "put it in quotes"]),
     ("bad_values.yaml", 15, "difficulty", ["'trivial' must be one of easy, medium, hard"]),
 ]
 
 
-@pytest.mark.parametrize(("fixture", "line", "field", "words"), CASES,
-                         ids=[f"{c[0]}:{c[1]}" for c in CASES])
-def test_each_error_class_names_file_line_and_field(fixture: str, line: int, field: str,
-                                                    words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "line", "field", "words"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES]
+)
+def test_each_error_class_names_file_line_and_field(
+    fixture: str, line: int, field: str, words: list[str]
+) -> None:
     problems = problems_of(BROKEN / fixture)
     hits = [p for p in problems if p.line == line and p.field == field]
     assert hits, f"no problem at line {line} field {field}; got {[str(p) for p in problems]}"
     text = str(hits[0])
-    assert text.startswith(f"{BROKEN / fixture}:{line}: {field}: ") or \
-        text.startswith(f"tests/fixtures/broken/{fixture}:{line}: {field}: ")
+    assert text.startswith(f"{BROKEN / fixture}:{line}: {field}: ") or text.startswith(
+        f"tests/fixtures/broken/{fixture}:{line}: {field}: "
+    )
     for word in words:
         assert word in text
 
@@ -76,8 +87,7 @@ def test_duplicate_id_across_files_names_both_places() -> None:
 
 def test_every_problem_in_a_file_is_reported_not_just_the_first() -> None:
     problems = problems_of(BROKEN / "bad_values.yaml")
-    assert {(p.line, p.field) for p in problems} >= {(2, "id"), (12, "choices"),
-                                                     (15, "difficulty")}
+    assert {(p.line, p.field) for p in problems} >= {(2, "id"), (12, "choices"), (15, "difficulty")}
 
 
 def test_load_raises_with_all_problems_in_the_message() -> None:
@@ -106,7 +116,8 @@ def test_valid_files_merge_into_one_knowledge_base() -> None:
 
 
 def test_virtsec_knowledge_env_overrides_the_bundled_folder(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("VIRTSEC_KNOWLEDGE", str(FIXTURES / "valid"))
     kb = knowledge_base.load()
     assert set(kb.concepts) == {"vm-escape", "hypervisor"}

@@ -7,13 +7,16 @@ import pytest
 from bot.lookup import ConceptIndex, normalize, stem
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("What's a Type II hypervisor?", "what a type 2 hypervisor"),
-    ("TYPE-1", "type 1"),
-    ("type two", "type 2"),
-    ("Virtualisation\u00e9", "virtualisatione"),
-    ("vm\u2019s memory", "vm memory"),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("What's a Type II hypervisor?", "what a type 2 hypervisor"),
+        ("TYPE-1", "type 1"),
+        ("type two", "type 2"),
+        ("Virtualisation\u00e9", "virtualisatione"),
+        ("vm\u2019s memory", "vm memory"),
+    ],
+)
 def test_normalize(text: str, want: str) -> None:
     assert normalize(text) == want
 
@@ -26,9 +29,16 @@ def test_stem_is_light_and_symmetric() -> None:
     assert stem("k8s") == "k8s"
 
 
-@pytest.mark.parametrize("query", [
-    "type 2 hypervisor", "type II hypervisor", "type two hypervisor", "type-2", "hosted type 2",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "type 2 hypervisor",
+        "type II hypervisor",
+        "type two hypervisor",
+        "type-2",
+        "hosted type 2",
+    ],
+)
 def test_type_2_never_answers_type_1(index: ConceptIndex, query: str) -> None:
     result = index.lookup(query)
     assert result.answer is not None
@@ -54,19 +64,33 @@ def test_acronyms_do_not_fuzzy_match_other_words(index: ConceptIndex) -> None:
             if not (2 < len(alias) <= 6 and alias.isalpha() and alias.isupper()):
                 continue
             for i in range(len(alias)):
-                variant = alias[:i].lower() + ("q" if alias[i].lower() != "q" else "z") + \
-                    alias[i + 1:].lower()
+                variant = (
+                    alias[:i].lower()
+                    + ("q" if alias[i].lower() != "q" else "z")
+                    + alias[i + 1 :].lower()
+                )
                 if variant in names:
                     continue
                 tried += 1
                 result = index.lookup(variant)
-                assert result.answer is None or result.answer.concept.id != concept.id, \
+                assert result.answer is None or result.answer.concept.id != concept.id, (
                     f"{variant!r} matched {concept.id} through {alias!r}"
+                )
     assert tried >= 20
 
 
-@pytest.mark.parametrize("query", ["", "   ", "?!?", "\x00\x07\x1b[31m", "\U0001f600\U0001f525",
-                                   "a" * 10_000, "vm escape " * 1000])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "?!?",
+        "\x00\x07\x1b[31m",
+        "\U0001f600\U0001f525",
+        "a" * 10_000,
+        "vm escape " * 1000,
+    ],
+)
 def test_awkward_input_never_raises(index: ConceptIndex, query: str) -> None:
     result = index.lookup(query)
     assert result.query == query
@@ -99,8 +123,9 @@ def test_an_exact_title_scores_100(index: ConceptIndex) -> None:
 
 
 @pytest.mark.parametrize("query", ["security", "attack", "kernel"])
-def test_a_generic_word_shared_by_many_concepts_is_not_an_answer(index: ConceptIndex,
-                                                                 query: str) -> None:
+def test_a_generic_word_shared_by_many_concepts_is_not_an_answer(
+    index: ConceptIndex, query: str
+) -> None:
     result = index.lookup(query)
     assert result.answer is None
     assert len(result.suggestions) >= 2

@@ -20,8 +20,14 @@ OUT_OF_SCOPE = [q for q in QUERIES if q["expect"] is None]
 def test_the_query_set_is_large_and_varied() -> None:
     kinds = Counter(q["kind"] for q in QUERIES)
     assert len(QUERIES) >= 150
-    assert set(kinds) == {"direct", "paraphrase", "typo", "abbreviation", "comparison",
-                          "out-of-scope"}
+    assert set(kinds) == {
+        "direct",
+        "paraphrase",
+        "typo",
+        "abbreviation",
+        "comparison",
+        "out-of-scope",
+    }
     assert min(kinds.values()) >= 10
 
 
@@ -53,8 +59,7 @@ def test_out_of_scope_is_rejected_at_least_90_percent(index: ConceptIndex) -> No
     for item in OUT_OF_SCOPE:
         result = index.lookup(item["q"])
         if result.answer is not None:
-            answered.append(f"{item['q']!r} -> {result.answer.concept.id} "
-                            f"({result.answer.score})")
+            answered.append(f"{item['q']!r} -> {result.answer.concept.id} ({result.answer.score})")
     rejected = 1 - len(answered) / len(OUT_OF_SCOPE)
     assert rejected >= 0.90, f"rejected {rejected:.1%}; answered:\n" + "\n".join(answered)
 
@@ -66,11 +71,15 @@ def test_held_out_query_sets_do_not_regress(index: ConceptIndex) -> None:
     # Written by people who saw neither aliases nor lookup code; long chatty paraphrases
     # are the hard part. Figures at the time of writing: 80-84% in scope, 100% rejected.
     for name in HOLDOUT_FILES:
-        queries = yaml.safe_load((Path(__file__).resolve().parent.parent / "data" / name)
-                                 .read_text())["queries"]
+        queries = yaml.safe_load(
+            (Path(__file__).resolve().parent.parent / "data" / name).read_text()
+        )["queries"]
         scoped = [q for q in queries if q["expect"]]
-        right = sum(1 for q in scoped if (r := index.lookup(q["q"])).answer is not None
-                    and r.answer.concept.id == q["expect"])
+        right = sum(
+            1
+            for q in scoped
+            if (r := index.lookup(q["q"])).answer is not None and r.answer.concept.id == q["expect"]
+        )
         others = [q for q in queries if not q["expect"]]
         rejected = sum(1 for q in others if index.lookup(q["q"]).answer is None)
         assert right / len(scoped) >= 0.75, name

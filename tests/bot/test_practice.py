@@ -17,7 +17,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ME = Caller("T1", "U1", "C1")
 
 
-
 def test_intervals_grow_with_each_success() -> None:
     card = None
     now = T0
@@ -31,8 +30,9 @@ def test_intervals_grow_with_each_success() -> None:
 
 
 def test_a_miss_comes_back_sooner_than_a_success() -> None:
-    known = practice.review(practice.review(None, "a", True, T0), "a", True,
-                            T0 + timedelta(minutes=10))
+    known = practice.review(
+        practice.review(None, "a", True, T0), "a", True, T0 + timedelta(minutes=10)
+    )
     known = practice.review(known, "a", True, known.due)
     missed = practice.review(known, "a", False, known.due)
     again = practice.review(known, "a", True, known.due)
@@ -43,8 +43,9 @@ def test_a_miss_comes_back_sooner_than_a_success() -> None:
 def test_pick_prefers_due_then_new_then_ahead(kb: KnowledgeBase) -> None:
     ids = sorted(kb.questions)
     overdue = practice.review(None, ids[0], False, T0)  # due in about a minute
-    later = practice.review(practice.review(None, ids[1], True, T0), ids[1], True,
-                            T0 + timedelta(minutes=20))
+    later = practice.review(
+        practice.review(None, ids[1], True, T0), ids[1], True, T0 + timedelta(minutes=20)
+    )
     now = T0 + timedelta(hours=1)
     assert practice.pick(kb, [later, overdue], now, "s").id == ids[0]
     fresh = practice.pick(kb, [later], now, "s")
@@ -55,7 +56,7 @@ def test_new_questions_are_rationed_per_day(kb: KnowledgeBase) -> None:
     ids = sorted(kb.questions)
     seen = []
     now = T0
-    for qid in ids[:practice.NEW_PER_DAY]:
+    for qid in ids[: practice.NEW_PER_DAY]:
         card = practice.review(None, qid, True, now)
         card = practice.review(card, qid, True, card.due)  # graduates to days away
         seen.append(card)
@@ -82,11 +83,13 @@ def svc(sessions: sessionmaker[Session], kb: KnowledgeBase) -> tuple[PracticeSer
 
 
 def test_service_brings_a_missed_question_back_before_a_known_one(
-        svc: tuple[PracticeService, Clock], kb: KnowledgeBase) -> None:
+    svc: tuple[PracticeService, Clock], kb: KnowledgeBase
+) -> None:
     service, clock = svc
     first = service.next_question(ME)
-    second = service.next_question(ME, exclude=first.question.id
-                                   if isinstance(first, PracticeQuestion) else None)
+    second = service.next_question(
+        ME, exclude=first.question.id if isinstance(first, PracticeQuestion) else None
+    )
     assert isinstance(first, PracticeQuestion) and isinstance(second, PracticeQuestion)
     missed, known = first.question, second.question
     service.answer(ME, missed.id, (missed.answer_index + 1) % len(missed.choices))
@@ -105,8 +108,9 @@ def test_service_rejects_forged_answers(svc: tuple[PracticeService, Clock]) -> N
     assert service.progress(ME).seen == 0
 
 
-def test_each_person_has_their_own_schedule(svc: tuple[PracticeService, Clock],
-                                            kb: KnowledgeBase) -> None:
+def test_each_person_has_their_own_schedule(
+    svc: tuple[PracticeService, Clock], kb: KnowledgeBase
+) -> None:
     service, _clock = svc
     q = next(iter(kb.questions.values()))
     service.answer(ME, q.id, q.answer_index)

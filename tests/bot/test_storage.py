@@ -86,10 +86,10 @@ def test_in_memory_sqlite_serializes_threads_only(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite has no server
 def test_a_postgresql_restart_seen_by_one_ping_renews_the_whole_pool(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with engine.connect() as first, engine.connect() as second:  # two pooled connections
-        pids = {c.execute(text("SELECT pg_backend_pid()")).scalar_one()
-                for c in (first, second)}
+        pids = {c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (first, second)}
     other = make_engine(engine_url(engine))
     with other.connect() as killer:  # as a database restart would
         for pid in pids:
@@ -101,5 +101,7 @@ def test_a_postgresql_restart_seen_by_one_ping_renews_the_whole_pool(
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # fresh: not pinged
     with engine.connect() as first, engine.connect() as second:
         # the other dead connection was dropped with the pool, not handed out
-        assert not {c.execute(text("SELECT pg_backend_pid()")).scalar_one()
-                    for c in (first, second)} & pids
+        assert (
+            not {c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (first, second)}
+            & pids
+        )

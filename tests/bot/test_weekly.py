@@ -20,22 +20,26 @@ TEAM, CHANNEL = "T1", "C1"
 ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 
 
-
 @pytest.fixture
-def setup(sessions: sessionmaker[Session], kb: KnowledgeBase
-          ) -> Iterator[tuple[DailyService, RecordingChannel, Clock]]:
+def setup(
+    sessions: sessionmaker[Session], kb: KnowledgeBase
+) -> Iterator[tuple[DailyService, RecordingChannel, Clock]]:
     clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # a Monday
     channel = RecordingChannel()
-    service = DailyService(sessions, Study(lambda: kb), channel, clock=clock,
-                           refresh_interval=0.05)
+    service = DailyService(sessions, Study(lambda: kb), channel, clock=clock, refresh_interval=0.05)
     service.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
     yield service, channel, clock
     assert service.refresher.wait_idle()
 
 
-def answer_week(service: DailyService, clock: Clock, monday: int,
-                plan: dict[str, list[bool | None]], team: str = TEAM,
-                channel_id: str = CHANNEL) -> None:
+def answer_week(
+    service: DailyService,
+    clock: Clock,
+    monday: int,
+    plan: dict[str, list[bool | None]],
+    team: str = TEAM,
+    channel_id: str = CHANNEL,
+) -> None:
     """Five weekdays from 2026-01-<monday>: plan[user][day] right/wrong/None (no answer)."""
     for day in range(5):
         clock.now = datetime(2026, 1, monday + day, 9, 0, tzinfo=UTC)
@@ -50,19 +54,34 @@ def answer_week(service: DailyService, clock: Clock, monday: int,
             good = answers[day]
             if good is None:
                 continue
-            choice = question.answer_index if good else (question.answer_index + 1) % len(
-                question.choices)
+            choice = (
+                question.answer_index
+                if good
+                else (question.answer_index + 1) % len(question.choices)
+            )
             service.answer(team, user, f"{post_id}:{choice}")
 
 
 def test_monday_report_has_top_improved_missed_hardest_and_participation(
-        setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
+    setup: tuple[DailyService, RecordingChannel, Clock],
+) -> None:
     service, channel, clock = setup
-    answer_week(service, clock, 5, {"UA": [True, False, False, False, False],
-                                             "UB": [True, True, True, True, True]})
-    answer_week(service, clock, 12, {"UA": [True, True, True, True, False],
-                                              "UB": [True, True, False, False, False],
-                                              "UC": [False, False, False, False, None]})
+    answer_week(
+        service,
+        clock,
+        5,
+        {"UA": [True, False, False, False, False], "UB": [True, True, True, True, True]},
+    )
+    answer_week(
+        service,
+        clock,
+        12,
+        {
+            "UA": [True, True, True, True, False],
+            "UB": [True, True, False, False, False],
+            "UC": [False, False, False, False, None],
+        },
+    )
     clock.now = datetime(2026, 1, 19, 9, 0, tzinfo=UTC)  # Monday: report on the 12th-16th
     report = service.tick()
     assert report.reports == [CHANNEL]
@@ -76,7 +95,8 @@ def test_monday_report_has_top_improved_missed_hardest_and_participation(
 
 
 def test_the_report_is_posted_once_even_when_ticks_repeat(
-        setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
+    setup: tuple[DailyService, RecordingChannel, Clock],
+) -> None:
     service, channel, clock = setup
     answer_week(service, clock, 5, {"UA": [True] * 5})
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
@@ -87,8 +107,7 @@ def test_the_report_is_posted_once_even_when_ticks_repeat(
     assert len(channel.reports) == 1
 
 
-def test_a_quiet_week_posts_nothing(setup: tuple[DailyService, RecordingChannel, Clock]
-                                    ) -> None:
+def test_a_quiet_week_posts_nothing(setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
     service, channel, clock = setup
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
     service.unsubscribe(ADMIN)  # no questions the week before
@@ -97,8 +116,9 @@ def test_a_quiet_week_posts_nothing(setup: tuple[DailyService, RecordingChannel,
     assert channel.reports == []
 
 
-def test_admins_can_turn_the_report_off(setup: tuple[DailyService, RecordingChannel, Clock]
-                                        ) -> None:
+def test_admins_can_turn_the_report_off(
+    setup: tuple[DailyService, RecordingChannel, Clock],
+) -> None:
     service, channel, clock = setup
     answer_week(service, clock, 5, {"UA": [True] * 5})
     assert "off" in service.execute(WeeklyToggle(False), ADMIN).text  # type: ignore[union-attr]
@@ -111,8 +131,7 @@ def test_admins_can_turn_the_report_off(setup: tuple[DailyService, RecordingChan
     assert len(channel.reports) == 1
 
 
-def test_a_failed_report_is_retried(setup: tuple[DailyService, RecordingChannel, Clock]
-                                    ) -> None:
+def test_a_failed_report_is_retried(setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
     service, channel, clock = setup
     answer_week(service, clock, 5, {"UA": [True] * 5})
     original = channel.post_report

@@ -73,16 +73,31 @@ class SlackClient:
     secret: str = SIGNING_SECRET
     acks: list[Reply] = field(default_factory=list)
 
-    def post(self, body: str, content_type: str, *, timestamp: int | None = None,
-             signature: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         """POST a raw body to /slack/events, signed unless a signature is given."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         sig = signature or SignatureVerifier(self.secret).generate_signature(
-            timestamp=ts, body=body)
+            timestamp=ts, body=body
+        )
         request = urllib.request.Request(
-            self.url + "/slack/events", data=body.encode(), method="POST",
-            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-                     "X-Slack-Signature": sig, **(headers or {})})
+            self.url + "/slack/events",
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": sig,
+                **(headers or {}),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as resp:
                 reply = Reply(resp.status, resp.read().decode())
@@ -91,33 +106,71 @@ class SlackClient:
         self.acks.append(reply)
         return reply
 
-    def command(self, text: str, *, user: str = "U1", channel: str = "C1",
-                response_url: str | None = None, **kwargs: Any) -> Reply:
+    def command(
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        response_url: str | None = None,
+        **kwargs: Any,
+    ) -> Reply:
         """A `/virtsec` slash command."""
-        form = {"token": "legacy", "team_id": TEAM_ID, "team_domain": "virtsec-test",
-                "channel_id": channel, "channel_name": "study", "user_id": user,
-                "user_name": user.lower(), "command": "/virtsec", "text": text,
-                "api_app_id": "A0APP", "is_enterprise_install": "false",
-                "response_url": response_url or self.slack.response_url("cmd"),
-                "trigger_id": "1.2.3"}
-        return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded",
-                         **kwargs)
+        form = {
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "team_domain": "virtsec-test",
+            "channel_id": channel,
+            "channel_name": "study",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/virtsec",
+            "text": text,
+            "api_app_id": "A0APP",
+            "is_enterprise_install": "false",
+            "response_url": response_url or self.slack.response_url("cmd"),
+            "trigger_id": "1.2.3",
+        }
+        return self.post(
+            urllib.parse.urlencode(form), "application/x-www-form-urlencoded", **kwargs
+        )
 
-    def click(self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1",
-              ephemeral: bool = True, response_url: str | None = None,
-              home: bool = False) -> Reply:
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        ephemeral: bool = True,
+        response_url: str | None = None,
+        home: bool = False,
+    ) -> Reply:
         """A button click (block_actions); `home=True` clicks it on the App Home tab."""
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "virtsec-test"},
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "virtsec-test"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0APP", "trigger_id": "1.2.3",
-            "container": {"type": "message", "message_ts": "1700000000.000001",
-                          "channel_id": channel, "is_ephemeral": ephemeral},
+            "api_app_id": "A0APP",
+            "trigger_id": "1.2.3",
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000001",
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
             "channel": {"id": channel, "name": "study"},
             "response_url": response_url or self.slack.response_url("click"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
-                         "value": value, "text": {"type": "plain_text", "text": "x"},
-                         "action_ts": "1700000001.000001"}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "x"},
+                    "action_ts": "1700000001.000001",
+                }
+            ],
         }
         if not ephemeral:
             payload["message"] = {"ts": "1700000000.000001", "text": "x", "blocks": []}
@@ -129,14 +182,24 @@ class SlackClient:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], event_id: str,
-              retry: int | None = None) -> Reply:
+    def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Reply:
         """An Events API callback, optionally marked as Slack's redelivery."""
-        body = json.dumps({"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0APP",
-                           "type": "event_callback", "event_id": event_id,
-                           "event_time": int(time.time()), "event": event})
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \
-            if retry else None
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0APP",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else None
+        )
         return self.post(body, "application/json", headers=headers)
 
     def get(self, path: str) -> Reply:
@@ -164,8 +227,11 @@ def fake_slack() -> Iterator[FakeSlack]:
 def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings pointing the app at the fake Slack and a SQLite file."""
     values: dict[str, Any] = {
-        "slack_bot_token": "xoxb-test-token", "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": slack.base_url, "database_url": f"sqlite:///{tmp_path}/virtsec.db"}
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.base_url,
+        "database_url": f"sqlite:///{tmp_path}/virtsec.db",
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -190,10 +256,12 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
         bolt, assistant = build(settings, study, engine=engine)
         assistants.append(assistant)
         app = make_wsgi_app(bolt, lambda: ping(engine))
-        server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
-                             handler_class=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  daemon=True)
+        server = make_server(
+            "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         servers.append(server)
         threads.append(thread)

@@ -12,7 +12,8 @@ Serve = Callable[..., SlackClient]
 
 
 def test_share_posts_the_card_in_the_channel_naming_who_shared(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     assert client.click("concept_share", "vm-escape", user="U5", channel="C9").status == 200
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 1)
@@ -39,7 +40,8 @@ def test_share_is_retried_when_slack_rate_limits(serve: Serve, fake_slack: FakeS
 
 
 def test_share_when_slack_errors_tells_the_user_politely(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     fake_slack.fail_next("chat.postMessage", status=500, times=5)
     client.click("concept_share", "hypervisor")
@@ -48,7 +50,8 @@ def test_share_when_slack_errors_tells_the_user_politely(
 
 
 def test_share_when_slack_is_unreachable_tells_the_user_politely(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     with FakeSlack() as responder:  # response_url keeps working; the Web API is gone
         fake_slack.stop()
@@ -58,7 +61,8 @@ def test_share_when_slack_is_unreachable_tells_the_user_politely(
 
 
 def test_opening_a_related_concept_replaces_the_private_card(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     client.click("concept_open", "hypervisor")
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 1)
@@ -112,10 +116,16 @@ def test_forged_practice_values_change_nothing(serve: Serve, fake_slack: FakeSla
 
 
 def test_app_home_is_published_once_even_when_slack_redelivers(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
-    event = {"type": "app_home_opened", "user": "U3", "channel": "D3", "tab": "home",
-             "event_ts": "1700000000.1"}
+    event = {
+        "type": "app_home_opened",
+        "user": "U3",
+        "channel": "D3",
+        "tab": "home",
+        "event_ts": "1700000000.1",
+    }
     assert client.event(event, "Ev001").status == 200
     assert fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.publish")) == 1)
     assert client.event(event, "Ev001", retry=1).status == 200
@@ -131,8 +141,10 @@ def test_app_home_is_published_once_even_when_slack_redelivers(
 
 def test_url_verification_is_answered(serve: Serve) -> None:
     client = serve()
-    reply = client.post(json.dumps({"type": "url_verification", "challenge": "abc123",
-                                    "token": "legacy"}), "application/json")
+    reply = client.post(
+        json.dumps({"type": "url_verification", "challenge": "abc123", "token": "legacy"}),
+        "application/json",
+    )
     assert reply.status == 200 and "abc123" in reply.body
 
 

@@ -36,16 +36,20 @@ def post_question(client: SlackClient, slack: FakeSlack, channel: str = "C1") ->
 def answer_buttons(args: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = args["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]
-            if e["action_id"] == "daily_answer"]
+    return [
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "daily_answer"
+    ]
 
 
 def count_rows(db_url: str, table: Any, *where: Any) -> int:
     engine = make_engine(db_url)
     try:
         with session_factory(engine).begin() as session:
-            return int(session.scalar(select(func.count()).select_from(table).where(*where))
-                       or 0)
+            return int(session.scalar(select(func.count()).select_from(table).where(*where)) or 0)
     finally:
         engine.dispose()
 
@@ -54,8 +58,9 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/virtsec.db"
 
 
-def test_daily_on_uses_the_admins_time_zone(serve: Serve, fake_slack: FakeSlack,
-                                            tmp_path: Path) -> None:
+def test_daily_on_uses_the_admins_time_zone(
+    serve: Serve, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
     client = serve()
     fake_slack.set_user("UADMIN", is_admin=True, tz="Asia/Tokyo")
     body = client.command("daily on 08:30 everyday", user="UADMIN").json()
@@ -85,11 +90,13 @@ def test_post_shows_buttons_and_a_private_result(serve: Serve, fake_slack: FakeS
     client.click("daily_answer", buttons[1]["value"], user="U1", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 2)
     assert fake_slack.responses("click")[1]["text"] == (
-        "You already answered A. Your first answer is the one that counts.")
+        "You already answered A. Your first answer is the one that counts."
+    )
 
 
 def test_100_people_clicking_5_times_at_once_score_exactly_once(
-        serve: Serve, fake_slack: FakeSlack, engine: Engine) -> None:
+    serve: Serve, fake_slack: FakeSlack, engine: Engine
+) -> None:
     client = serve(engine=engine)
     fake_slack.set_user("UADMIN", is_admin=True)
     buttons = answer_buttons(post_question(client, fake_slack))
@@ -97,9 +104,13 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
 
     def person(k: int) -> None:
         for click in range(5):
-            reply = client.click("daily_answer", buttons[(k + click) % len(buttons)]["value"],
-                                 user=f"U{k:03d}", ephemeral=False,
-                                 response_url=fake_slack.response_url(f"u{k}"))
+            reply = client.click(
+                "daily_answer",
+                buttons[(k + click) % len(buttons)]["value"],
+                user=f"U{k:03d}",
+                ephemeral=False,
+                response_url=fake_slack.response_url(f"u{k}"),
+            )
             if reply.status != 200:
                 errors.append(f"{k}: {reply.status}")
 
@@ -110,7 +121,8 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
         t.join(timeout=120)
     assert errors == []
     assert fake_slack.wait_for(
-        lambda: all(len(fake_slack.responses(f"u{k}")) == 5 for k in range(100)), timeout=60)
+        lambda: all(len(fake_slack.responses(f"u{k}")) == 5 for k in range(100)), timeout=60
+    )
     with session_factory(engine).begin() as session:
         assert session.scalar(select(func.count()).select_from(Answer)) == 100
         assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
@@ -124,14 +136,19 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
         already = [r for r in fake_slack.responses(f"u{k}") if "already answered" in r["text"]]
         assert len(already) == 4
     # the channel message shows the count, updated in a few coalesced chat.update calls
-    assert fake_slack.wait_for(lambda: any(
-        "100 answers so far" in json.dumps(c.args.get("blocks"))
-        for c in fake_slack.calls_to("chat.update")), timeout=10)
+    assert fake_slack.wait_for(
+        lambda: any(
+            "100 answers so far" in json.dumps(c.args.get("blocks"))
+            for c in fake_slack.calls_to("chat.update")
+        ),
+        timeout=10,
+    )
     assert len(fake_slack.calls_to("chat.update")) <= 20
 
 
 def test_forged_daily_values_get_a_polite_error_and_store_nothing(
-        serve: Serve, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    serve: Serve, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
     client = serve()
     for value in ("999:0", "garbage", "1:7", ""):
         client.click("daily_answer", value, ephemeral=False)
@@ -141,7 +158,8 @@ def test_forged_daily_values_get_a_polite_error_and_store_nothing(
 
 
 def test_a_new_post_closes_the_old_one_with_a_reveal_in_thread(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     fake_slack.set_user("UADMIN", is_admin=True)
     first = post_question(client, fake_slack)
@@ -149,13 +167,15 @@ def test_a_new_post_closes_the_old_one_with_a_reveal_in_thread(
     client.click("daily_answer", buttons[0]["value"], user="U1", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 1)
     post_question(client, fake_slack)
-    assert fake_slack.wait_for(lambda: any(c.args.get("thread_ts")
-                                           for c in fake_slack.calls_to("chat.postMessage")))
+    assert fake_slack.wait_for(
+        lambda: any(c.args.get("thread_ts") for c in fake_slack.calls_to("chat.postMessage"))
+    )
     thread = next(c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("thread_ts"))
     assert thread.args["text"].startswith("The answer: ")
     validate_blocks(thread.args["blocks"])
-    closed = [c for c in fake_slack.calls_to("chat.update")
-              if "Closed." in json.dumps(c.args["blocks"])]
+    closed = [
+        c for c in fake_slack.calls_to("chat.update") if "Closed." in json.dumps(c.args["blocks"])
+    ]
     assert closed and not answer_buttons(closed[0].args)
     client.click("daily_answer", buttons[0]["value"], user="U2", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 2)
@@ -175,29 +195,60 @@ def test_leaderboard_and_stats_render(serve: Serve, fake_slack: FakeSlack) -> No
         validate_blocks(body["blocks"])
     board = client.command("leaderboard", user="U0").json()
     assert board["text"].startswith("Leaderboard — all time: 1. U")
-    assert client.command("stats", user="U0").json()["text"].startswith(
-        "Your stats: 1 answered")
+    assert client.command("stats", user="U0").json()["text"].startswith("Your stats: 1 answered")
 
 
 def test_two_tick_processes_at_once_post_once(engine: Engine, tmp_path: Path) -> None:
     url = engine_url(engine)
     with session_factory(engine).begin() as session:
         now = datetime.now(UTC)
-        session.add(Subscription(team_id="T0TEST", channel_id="C1", post_time="00:00",
-                                 timezone="UTC", days="everyday", created_by="U1",
-                                 created_at=now, updated_at=now, enabled=True))
+        session.add(
+            Subscription(
+                team_id="T0TEST",
+                channel_id="C1",
+                post_time="00:00",
+                timezone="UTC",
+                days="everyday",
+                created_by="U1",
+                created_at=now,
+                updated_at=now,
+                enabled=True,
+            )
+        )
     with FakeSlack() as slack:
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-tick", "SLACK_API_URL": slack.base_url,
-               "DATABASE_URL": url, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
-        procs = [subprocess.Popen([str(VIRTSEC), "tick"], env=env, cwd=tmp_path,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-tick",
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": url,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        }
+        procs = [
+            subprocess.Popen(
+                [str(VIRTSEC), "tick"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=60) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs
         assert sorted(o[0].strip() for o in outputs) == [
-            "posted 0, closed 0, failed 0", "posted 1, closed 0, failed 0"]
+            "posted 0, closed 0, failed 0",
+            "posted 1, closed 0, failed 0",
+        ]
         assert len(slack.calls_to("chat.postMessage")) == 1
-        again = subprocess.run([str(VIRTSEC), "tick"], env=env, cwd=tmp_path,
-                               capture_output=True, text=True, timeout=60, check=False)
+        again = subprocess.run(
+            [str(VIRTSEC), "tick"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert again.stdout.strip() == "posted 0, closed 0, failed 0"
         assert len(slack.calls_to("chat.postMessage")) == 1

@@ -38,7 +38,8 @@ def test_a_new_user_gets_a_sensible_home(serve: Serve, fake_slack: FakeSlack) ->
 
 
 def test_an_active_user_sees_streak_accuracy_board_and_next_question(
-        serve: Serve, fake_slack: FakeSlack, engine: Engine) -> None:
+    serve: Serve, fake_slack: FakeSlack, engine: Engine
+) -> None:
     client = serve(engine=engine)
     fake_slack.set_user("UADMIN", is_admin=True, tz="UTC")
     client.command("daily on 09:00 UTC everyday", user="UADMIN")
@@ -55,13 +56,19 @@ def test_an_active_user_sees_streak_accuracy_board_and_next_question(
     assert "Next daily question:" in text
 
 
-def test_practice_on_the_home_tab(serve: Serve, fake_slack: FakeSlack, study: Study,
-                                  engine: Engine) -> None:
+def test_practice_on_the_home_tab(
+    serve: Serve, fake_slack: FakeSlack, study: Study, engine: Engine
+) -> None:
     client = serve(engine=engine)
     client.click("home_practice", "*", user="U2", home=True)
     view = published(fake_slack, 1)
-    answers = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
-               if e["action_id"] == "practice_answer"]
+    answers = [
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "practice_answer"
+    ]
     assert 2 <= len(answers) <= 5 and ":dart: *Practice:*" in json.dumps(view["blocks"])
     client.click("practice_answer", answers[0]["value"], user="U2", home=True)
     text = json.dumps(published(fake_slack, 2)["blocks"])
@@ -69,18 +76,23 @@ def test_practice_on_the_home_tab(serve: Serve, fake_slack: FakeSlack, study: St
     assert "1 answered" in text  # practice recorded, shown in the header line
     client.click("home_practice", "vm-escape", user="U2", home=True)
     view = published(fake_slack, 3)
-    values = [e["value"] for b in view["blocks"] if b["type"] == "actions"
-              for e in b["elements"] if e["action_id"] == "practice_answer"]
+    values = [
+        e["value"]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "practice_answer"
+    ]
     qid = values[0].split("|")[0]
     assert "vm-escape" in study.kb.questions[qid].concepts
 
 
-def test_weakest_concepts_get_study_and_practice_buttons(serve: Serve,
-                                                         fake_slack: FakeSlack) -> None:
+def test_weakest_concepts_get_study_and_practice_buttons(
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     body = client.command("quiz", user="U3").json()
-    wrong = [e["value"] for b in body["blocks"] if b["type"] == "actions"
-             for e in b["elements"]]
+    wrong = [e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     # answer every choice in turn on fresh questions until one is wrong
     client.click("practice_answer", wrong[0], user="U3")
     client.click("practice_answer", wrong[1], user="U3")

@@ -28,9 +28,11 @@ def test_manifest_declares_the_command_events_and_minimal_scopes(name: str) -> N
 
 def test_http_manifest_points_every_url_at_slack_events() -> None:
     m = load("manifest.yml")
-    urls = [m["features"]["slash_commands"][0]["url"],
-            m["settings"]["event_subscriptions"]["request_url"],
-            m["settings"]["interactivity"]["request_url"]]
+    urls = [
+        m["features"]["slash_commands"][0]["url"],
+        m["settings"]["event_subscriptions"]["request_url"],
+        m["settings"]["interactivity"]["request_url"],
+    ]
     assert all(u == "https://HOST/slack/events" for u in urls)
     assert m["settings"]["socket_mode_enabled"] is False
 
@@ -47,9 +49,21 @@ def test_the_code_uses_only_web_api_methods_the_scopes_allow() -> None:
     used = set()
     for path in (ROOT / "handlers").glob("*.py"):
         text = path.read_text()
-        for method in ("chat_postMessage", "chat_postEphemeral", "chat_update", "users_info",
-                       "views_publish", "conversations_", "reactions_"):
+        for method in (
+            "chat_postMessage",
+            "chat_postEphemeral",
+            "chat_update",
+            "users_info",
+            "views_publish",
+            "conversations_",
+            "reactions_",
+        ):
             if method in text:
                 used.add(method)
-    assert used <= {"chat_postMessage", "chat_postEphemeral", "chat_update", "users_info",
-                    "views_publish"}
+    assert used <= {
+        "chat_postMessage",
+        "chat_postEphemeral",
+        "chat_update",
+        "users_info",
+        "views_publish",
+    }

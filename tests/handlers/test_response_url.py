@@ -22,8 +22,9 @@ def sender() -> Iterator[ResponseUrlSender]:
     sender.close()
 
 
-def test_replies_from_one_thread_share_one_connection(fake_slack: FakeSlack,
-                                                      sender: ResponseUrlSender) -> None:
+def test_replies_from_one_thread_share_one_connection(
+    fake_slack: FakeSlack, sender: ResponseUrlSender
+) -> None:
     respond = KeepAliveRespond(response_url=fake_slack.response_url("r"), sender=sender)
     for n in range(3):
         assert respond(text=f"reply {n}", response_type="ephemeral").status_code == 200
@@ -32,8 +33,9 @@ def test_replies_from_one_thread_share_one_connection(fake_slack: FakeSlack,
     assert fake_slack.connections_accepted == 1
 
 
-def test_each_thread_keeps_its_own_connection(fake_slack: FakeSlack,
-                                              sender: ResponseUrlSender) -> None:
+def test_each_thread_keeps_its_own_connection(
+    fake_slack: FakeSlack, sender: ResponseUrlSender
+) -> None:
     def replies(k: int) -> None:
         for n in range(2):
             sender.post(fake_slack.response_url(f"t{k}"), {"text": f"{k}.{n}"})
@@ -48,7 +50,8 @@ def test_each_thread_keeps_its_own_connection(fake_slack: FakeSlack,
 
 
 def test_a_connection_slack_closed_while_idle_is_replaced_once(
-        fake_slack: FakeSlack, sender: ResponseUrlSender) -> None:
+    fake_slack: FakeSlack, sender: ResponseUrlSender
+) -> None:
     url = fake_slack.response_url("idle")
     assert sender.post(url, {"text": "first"}).status_code == 200
     fake_slack.hang_up()
@@ -58,8 +61,8 @@ def test_a_connection_slack_closed_while_idle_is_replaced_once(
 
 
 def test_a_refused_reply_is_logged_without_the_url(
-        fake_slack: FakeSlack, sender: ResponseUrlSender,
-        caplog: pytest.LogCaptureFixture) -> None:
+    fake_slack: FakeSlack, sender: ResponseUrlSender, caplog: pytest.LogCaptureFixture
+) -> None:
     url = fake_slack.response_url("spent")
     respond = KeepAliveRespond(response_url=url, sender=sender)
     for _ in range(RESPONSE_URL_MAX_USES):
@@ -71,11 +74,17 @@ def test_a_refused_reply_is_logged_without_the_url(
     assert url not in caplog.text and "/response/" not in caplog.text
 
 
-def test_a_whole_message_dict_is_sent_as_given(fake_slack: FakeSlack,
-                                               sender: ResponseUrlSender) -> None:
+def test_a_whole_message_dict_is_sent_as_given(
+    fake_slack: FakeSlack, sender: ResponseUrlSender
+) -> None:
     respond = KeepAliveRespond(response_url=fake_slack.response_url("d"), sender=sender)
-    respond({"text": "hi", "replace_original": False, "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]})
+    respond(
+        {
+            "text": "hi",
+            "replace_original": False,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+        }
+    )
     (reply,) = fake_slack.responses("d")
     assert reply["replace_original"] is False and reply["blocks"][0]["type"] == "section"
 
@@ -92,21 +101,40 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
 def test_over_tls_a_connection_dropped_without_goodbye_is_replaced(
-        tls_files: tuple[Path, Path]) -> None:
+    tls_files: tuple[Path, Path],
+) -> None:
     # Slack's response_urls are https: a server that drops an idle TLS connection without
     # a close_notify must not cost the reply
     cert, key = tls_files
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert, key)
-    sender = ResponseUrlSender(timeout=5, ssl_context=ssl.create_default_context(
-        cafile=str(cert)))
+    sender = ResponseUrlSender(timeout=5, ssl_context=ssl.create_default_context(cafile=str(cert)))
     try:
         with FakeSlack(tls=server_side) as slack:
             url = slack.response_url("tls")

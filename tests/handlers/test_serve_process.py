@@ -40,17 +40,27 @@ def wait_until_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 3
     raise AssertionError("virtsec serve did not become healthy")
 
 
-def start_serve(tmp_path: Path, slack: FakeSlack, port: int,
-                **extra: str) -> subprocess.Popen[str]:
+def start_serve(tmp_path: Path, slack: FakeSlack, port: int, **extra: str) -> subprocess.Popen[str]:
     """`virtsec serve` with the fake Slack's URL and the given settings, as deployed."""
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET":
-           SIGNING_SECRET, "SLACK_API_URL": slack.base_url, "PORT": str(port), **extra}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "PORT": str(port),
+        **extra,
+    }
     for name in ("SLACK_APP_TOKEN", "VIRTSEC_WEB_WORKERS", "WEB_CONCURRENCY"):
         if name not in extra:
             env.pop(name, None)
-    proc = subprocess.Popen([str(VIRTSEC), "serve", "--host", "127.0.0.1"], env=env,
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [str(VIRTSEC), "serve", "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", proc)
     except BaseException:
@@ -63,9 +73,14 @@ def start_serve(tmp_path: Path, slack: FakeSlack, port: int,
 def test_virtsec_serve_answers_signed_commands_under_gunicorn(tmp_path: Path) -> None:
     port = free_port()
     with FakeSlack() as slack:
-        proc = start_serve(tmp_path, slack, port,
-                           DATABASE_URL=f"sqlite:///{tmp_path}/virtsec.db",
-                           VIRTSEC_WEB_WORKERS="1", VIRTSEC_WEB_THREADS="4")
+        proc = start_serve(
+            tmp_path,
+            slack,
+            port,
+            DATABASE_URL=f"sqlite:///{tmp_path}/virtsec.db",
+            VIRTSEC_WEB_WORKERS="1",
+            VIRTSEC_WEB_THREADS="4",
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             client = SlackClient(url, slack)
@@ -97,10 +112,13 @@ def test_two_workers_on_sqlite_score_concurrent_clicks_exactly(tmp_path: Path) -
 
             def person(k: int) -> None:
                 for click in range(3):
-                    reply = client.click("daily_answer",
-                                         buttons[(k + click) % len(buttons)]["value"],
-                                         user=f"U{k:03d}", ephemeral=False,
-                                         response_url=slack.response_url(f"u{k}"))
+                    reply = client.click(
+                        "daily_answer",
+                        buttons[(k + click) % len(buttons)]["value"],
+                        user=f"U{k:03d}",
+                        ephemeral=False,
+                        response_url=slack.response_url(f"u{k}"),
+                    )
                     statuses.append(reply.status)
 
             threads = [threading.Thread(target=person, args=(k,)) for k in range(40)]
@@ -110,7 +128,8 @@ def test_two_workers_on_sqlite_score_concurrent_clicks_exactly(tmp_path: Path) -
                 t.join(timeout=60)
             assert statuses == [200] * 120
             assert slack.wait_for(
-                lambda: all(len(slack.responses(f"u{k}")) == 3 for k in range(40)), timeout=30)
+                lambda: all(len(slack.responses(f"u{k}")) == 3 for k in range(40)), timeout=30
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=20)

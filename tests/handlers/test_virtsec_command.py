@@ -30,8 +30,10 @@ def buttons(body: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_lookup_answers_privately_with_the_concept_card(serve: Serve) -> None:
     body = ack_of(serve(), "what is VM escape")
     assert body["text"].startswith("VM escape: ")
-    assert body["blocks"][0] == {"type": "header", "text": {
-        "type": "plain_text", "text": "VM escape", "emoji": True}}
+    assert body["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "VM escape", "emoji": True},
+    }
     flat = json.dumps(body["blocks"])
     assert "Exam tip:" in flat and "Sources:" in flat
     share = [b for b in buttons(body) if b["action_id"] == "concept_share"]
@@ -46,8 +48,9 @@ def test_no_good_match_is_honest_and_offers_did_you_mean(serve: Serve) -> None:
     assert body["text"].startswith("No good match for “what is a SQL join”")
     body = ack_of(client, "security")
     assert "No good match" in body["text"]
-    assert [b["action_id"] for b in buttons(body)] and \
-        all(b["action_id"] == "concept_open" for b in buttons(body))
+    assert [b["action_id"] for b in buttons(body)] and all(
+        b["action_id"] == "concept_open" for b in buttons(body)
+    )
 
 
 def test_user_text_is_escaped_so_nobody_is_pinged(serve: Serve) -> None:
@@ -59,8 +62,12 @@ def test_user_text_is_escaped_so_nobody_is_pinged(serve: Serve) -> None:
 
 def test_long_control_and_emoji_queries_get_a_normal_reply(serve: Serve) -> None:
     client = serve()
-    for text in ("x" * 10_000, "\x00\x07\x1b[31m what is vm escape", "\U0001f525\U0001f480",
-                 "vm escape \U0001f914"):
+    for text in (
+        "x" * 10_000,
+        "\x00\x07\x1b[31m what is vm escape",
+        "\U0001f525\U0001f480",
+        "vm escape \U0001f914",
+    ):
         body = ack_of(client, text)
         assert len(json.dumps(body)) < 40_000
     assert ack_of(client, "vm escape \U0001f914")["text"].startswith("VM escape")
@@ -80,12 +87,12 @@ def test_bad_arguments_get_a_clear_error(serve: Serve) -> None:
 
 def test_topics_tip_scenario_and_comparison(serve: Serve) -> None:
     client = serve()
-    assert "containers" in ack_of(client, "topics")["text"].lower() or \
-        "containers" in json.dumps(ack_of(client, "topics")["blocks"])
+    assert "containers" in ack_of(client, "topics")["text"].lower() or "containers" in json.dumps(
+        ack_of(client, "topics")["blocks"]
+    )
     assert ack_of(client, "topics kubernetes")["text"] == "Topics: kubernetes"
     assert ack_of(client, "tip")["text"].startswith("Exam tip: ")
-    assert ack_of(client, "scenario case-virtualization-security")["text"].startswith(
-        "Scenario: ")
+    assert ack_of(client, "scenario case-virtualization-security")["text"].startswith("Scenario: ")
     body = ack_of(client, "difference between type 1 and type 2 hypervisors")
     assert body["text"].startswith("Type 1 vs type 2 hypervisor")
 
@@ -96,8 +103,10 @@ def test_admin_commands_are_refused_to_non_admins(serve: Serve, fake_slack: Fake
     assert "Only virtsec admins" in ack_of(client, "post", user="U1")["text"]
     fake_slack.set_user("U2", is_admin=True)
     assert ack_of(client, "daily", user="U2")["text"].startswith("No daily question")
-    assert "Daily question off" in ack_of(client, "daily off", user="U2")["text"] or \
-        "no daily question to stop" in ack_of(client, "daily off", user="U2")["text"]
+    assert (
+        "Daily question off" in ack_of(client, "daily off", user="U2")["text"]
+        or "no daily question to stop" in ack_of(client, "daily off", user="U2")["text"]
+    )
     assert [c.args["user"] for c in fake_slack.calls_to("users.info")][:2] == ["U1", "U2"]
 
 
@@ -109,7 +118,8 @@ def test_configured_admins_need_no_slack_lookup(serve: Serve, fake_slack: FakeSl
 
 
 def test_slack_failing_during_an_admin_check_gives_a_polite_message(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     fake_slack.fail_next("users.info", status=500, times=5)
     body = ack_of(client, "reload")
@@ -117,7 +127,8 @@ def test_slack_failing_during_an_admin_check_gives_a_polite_message(
 
 
 def test_forged_signature_is_refused_without_side_effects(
-        serve: Serve, fake_slack: FakeSlack) -> None:
+    serve: Serve, fake_slack: FakeSlack
+) -> None:
     client = serve()
     fake_slack.clear()
     reply = client.command("post", signature="v0=" + "0" * 64)

@@ -24,18 +24,28 @@ def test_weekly_report_blocks(engine: Engine, study: Study) -> None:
         client = WebClient(token="xoxb-test", base_url=slack.base_url)
         clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         channel = SlackChannel(client)
-        service = DailyService(session_factory(engine), study, channel, clock=clock,
-                               refresh_interval=0.05)
-        service.subscribe(Caller("T0TEST", "UADMIN", "C1", is_admin=True),
-                          DailyOn(time(9, 0), "UTC", "weekdays"))
-        answer_week(service, clock, 5, {"UA": [True, False, True, False, True],
-                                        "UB": [False, False, True, True, False]},
-                    team="T0TEST", channel_id="C1")
+        service = DailyService(
+            session_factory(engine), study, channel, clock=clock, refresh_interval=0.05
+        )
+        service.subscribe(
+            Caller("T0TEST", "UADMIN", "C1", is_admin=True), DailyOn(time(9, 0), "UTC", "weekdays")
+        )
+        answer_week(
+            service,
+            clock,
+            5,
+            {"UA": [True, False, True, False, True], "UB": [False, False, True, True, False]},
+            team="T0TEST",
+            channel_id="C1",
+        )
         clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
         assert service.tick().reports == ["C1"]
         assert service.refresher.wait_idle()
-        report = next(c for c in slack.calls_to("chat.postMessage")
-                      if c.args["text"].startswith("Weekly report"))
+        report = next(
+            c
+            for c in slack.calls_to("chat.postMessage")
+            if c.args["text"].startswith("Weekly report")
+        )
         validate_blocks(report.args["blocks"])
         flat = json.dumps(report.args["blocks"])
         assert "Top scorers" in flat and "What the team missed most" in flat
