@@ -30,13 +30,12 @@ from sqlalchemy import Engine, text  # noqa: E402
 
 from benchmarks.common import bulk_insert, pct, postgres_schema, postgres_url  # noqa: E402
 from bot import knowledge_base  # noqa: E402
-from bot.assistant import Assistant  # noqa: E402
-from bot.daily_service import DailyService  # noqa: E402
-from bot.practice_service import PracticeService  # noqa: E402
-from bot.services import Caller, Study  # noqa: E402
+from bot.core import Core  # noqa: E402
+from bot.library import Library  # noqa: E402
+from bot.results import Caller  # noqa: E402
 from bot.storage.db import make_engine, session_factory  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
-from handlers.blocks import render_home  # noqa: E402
+from handlers.blocks.home import render_home  # noqa: E402
 from tests.fakes.recording_channel import RecordingChannel  # noqa: E402
 
 TEAM, CHANNEL, VETERAN = "T0TEST", "CPRACTICE", "UVETERAN"
@@ -128,8 +127,8 @@ def load(engine: Engine, users: int) -> None:
             text(
                 "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, question_id, "
                 "status, claim_token, claimed_at, message_ts, posted_at, closed_at, "
-                "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, :day, :q,"
-                " 'closed', 'x', :n, '1.1', :n, :n, :prev, 1, 1)"
+                "previous_post_id, shown_count) VALUES (:id, :t, :c, :slot, :day, :q,"
+                " 'closed', 'x', :n, '1.1', :n, :n, :prev, 1)"
             ),
             posts,
         )
@@ -164,22 +163,20 @@ def load(engine: Engine, users: int) -> None:
 
 
 def measure(engine: Engine, users: int, runs: int = 300) -> None:
-    study = Study(knowledge_base.load)
-    sessions = session_factory(engine)
-    daily_svc = DailyService(sessions, study, RecordingChannel(), clock=lambda: NOW)
-    practice_svc = PracticeService(sessions, study, clock=lambda: NOW)
-    assistant = Assistant(study, daily_svc, practice_svc)
+    core = Core(
+        Library(knowledge_base.load), session_factory(engine), RecordingChannel(), clock=lambda: NOW
+    )
     rng = random.Random(4)
     picks, homes = [], []
     for i in range(runs + 10):
         caller = Caller(TEAM, f"U{rng.randrange(users):05d}", CHANNEL)
         t0 = time.perf_counter()
-        practice_svc.next_question(caller)
+        core.practice.next_question(caller)
         if i >= 10:
             picks.append((time.perf_counter() - t0) * 1000)
     for i in range(runs + 10):
         t0 = time.perf_counter()
-        blocks = render_home(assistant.dashboard(TEAM, VETERAN))
+        blocks = render_home(core.progress.dashboard(TEAM, VETERAN))
         if i >= 10:
             homes.append((time.perf_counter() - t0) * 1000)
     print(

@@ -53,8 +53,10 @@ from benchmarks.common import (  # noqa: E402
     wait_healthy,
 )
 from bot import knowledge_base  # noqa: E402
-from bot.daily_service import DailyService  # noqa: E402
-from bot.services import Caller, Study  # noqa: E402
+from bot.core import Core  # noqa: E402
+from bot.library import Library  # noqa: E402
+from bot.results import Caller  # noqa: E402
+from bot.scoring import Period  # noqa: E402
 from bot.storage.db import make_engine, session_factory  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from tests.fakes.recording_channel import RecordingChannel  # noqa: E402
@@ -91,8 +93,8 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
                 text(
                     "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
                     "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
-                    "closed_at, previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, "
-                    ":slot, :day, :q, :status, 'x', :n, :ts, :n, :n, :prev, :cnt, :cnt)"
+                    "closed_at, previous_post_id, shown_count) VALUES (:id, :t, :c, "
+                    ":slot, :day, :q, :status, 'x', :n, :ts, :n, :n, :prev, :cnt)"
                 ),
                 {
                     "id": d + 1,
@@ -198,17 +200,19 @@ def generate(engine: Engine, users: int, days: int, seed: int = 3) -> date:
 
 
 def measure_core(engine: Engine, users: int, last: date, runs: int = 200) -> dict[str, Any]:
-    study = Study(knowledge_base.load)
     clock_now = datetime(last.year, last.month, last.day, 12, 0, tzinfo=UTC)
-    service = DailyService(
-        session_factory(engine), study, RecordingChannel(), clock=lambda: clock_now
+    core = Core(
+        Library(knowledge_base.load),
+        session_factory(engine),
+        RecordingChannel(),
+        clock=lambda: clock_now,
     )
     rng = random.Random(5)
     out: dict[str, Any] = {}
     for label, call in (
-        ("leaderboard all", lambda c: service.leaderboard(c, "all")),
-        ("leaderboard week", lambda c: service.leaderboard(c, "week")),
-        ("stats", lambda c: service.stats(c)),
+        ("leaderboard all", lambda c: core.boards.leaderboard(c, Period.ALL)),
+        ("leaderboard week", lambda c: core.boards.leaderboard(c, Period.WEEK)),
+        ("stats", lambda c: core.boards.stats(c)),
     ):
         times = []
         for i in range(runs + 10):
@@ -368,8 +372,8 @@ def measure_clicks(
                 text(
                     "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
                     "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
-                    "previous_post_id, answer_count, shown_count) VALUES (:id, :t, :c, :slot, "
-                    ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0, 0)"
+                    "previous_post_id, shown_count) VALUES (:id, :t, :c, :slot, "
+                    ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0)"
                 ),
                 {
                     "id": post_id + k,

@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import knowledge_base
-from bot.assistant import Assistant
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChannel, render_answer, run_console
-from bot.daily_service import DailyService
-from bot.knowledge_base import KnowledgeBase, KnowledgeError
+from bot.core import Core
+from bot.knowledge_base import LETTERS, KnowledgeBase, KnowledgeError
+from bot.knowledge_yaml import DIFFICULTIES
+from bot.library import Library
 from bot.lookup import LookupResult, Match
-from bot.practice_service import PracticeService
-from bot.services import Study
 from bot.storage.db import make_engine, session_factory
 from bot.storage.migrate import upgrade
+from bot.study import Study
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +73,8 @@ def result_json(result: LookupResult) -> dict[str, Any]:
     }
 
 
-def _ask(args: argparse.Namespace, study: Study, out: TextIO, stdin: TextIO) -> int:
+def _ask(args: argparse.Namespace, library: Library, out: TextIO, stdin: TextIO) -> int:
+    study = Study(library)
     queries: Iterable[str] = (
         (line.rstrip("\r\n") for line in stdin) if args.query == ["-"] else [" ".join(args.query)]
     )
@@ -86,8 +87,8 @@ def _ask(args: argparse.Namespace, study: Study, out: TextIO, stdin: TextIO) -> 
     return 0
 
 
-def _lint(paths: Sequence[Path], out: TextIO) -> int:
-    kb, problems = knowledge_base.check(paths or knowledge_base.default_knowledge_paths())
+def _lint(paths: Sequence[Path | str], out: TextIO) -> int:
+    kb, problems = knowledge_base.check(knowledge_base.knowledge_paths(paths))
     if problems:
         for problem in problems:
             out.write(f"{problem}\n")
@@ -117,12 +118,12 @@ def _stats(kb: KnowledgeBase, out: TextIO) -> int:
         positions[q.answer_index] = positions.get(q.answer_index, 0) + 1
     out.write(
         "\nQuestions by difficulty: "
-        + ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in knowledge_base.DIFFICULTIES)
+        + ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in DIFFICULTIES)
         + "\n"
     )
     out.write(
         "Correct answer position: "
-        + ", ".join(f"{'ABCDE'[i]} {n}" for i, n in sorted(positions.items()))
+        + ", ".join(f"{LETTERS[i]} {n}" for i, n in sorted(positions.items()))
         + "\n"
     )
     untested = [
@@ -148,13 +149,13 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     args = _parser().parse_args(argv)
-    if args.command == "kb" and args.kb_command == "lint":
-        return _lint(args.paths, out)
     try:
         settings = load_settings()
     except ConfigError as exc:
         err.write(f"{exc}\n")
         return 2
+    if args.command == "kb" and args.kb_command == "lint":
+        return _lint(args.paths or settings.knowledge, out)
     if args.command == "db":
         return _db_upgrade(settings, out)
     paths = getattr(args, "paths", None) or [Path(p) for p in settings.knowledge] or None
@@ -163,33 +164,32 @@ def main(
         return 2
     if args.command == "kb":
         return _stats(kb, out)
-    study = Study(lambda: knowledge_base.load(paths))
+    library = Library(lambda: knowledge_base.load(paths), loaded=kb)
     if args.command == "ask":
-        return _ask(args, study, out, stdin)
+        return _ask(args, library, out, stdin)
     if settings.database_url.startswith("sqlite"):
         _db_upgrade(settings, None)  # the default SQLite file migrates itself
     if args.command in ("tick", "scheduler"):
-        return _schedule(settings, study, once=args.command == "tick", out=out, err=err)
+        return _schedule(settings, library, once=args.command == "tick", out=out, err=err)
     if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
         return _serve(
             settings,
-            study,
+            library,
             socket=getattr(args, "socket", False),
             host=getattr(args, "host", "0.0.0.0"),
             err=err,
         )
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-    daily = DailyService(sessions, study, ConsoleChannel(out))
-    assistant = Assistant(study, daily, PracticeService(sessions, study))
+    core = Core(library, sessions, ConsoleChannel(out))
     try:
-        return run_console(assistant, stdin, out, interactive=stdin.isatty())
+        return run_console(core, stdin, out, interactive=stdin.isatty())
     finally:
-        daily.refresher.wait_idle()
+        core.wait_idle()
         engine.dispose()
 
 
-def _schedule(settings: Settings, study: Study, *, once: bool, out: TextIO, err: TextIO) -> int:
+def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, err: TextIO) -> int:
     """`virtsec tick` / `virtsec scheduler`: daily questions posted through Slack."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
@@ -198,13 +198,13 @@ def _schedule(settings: Settings, study: Study, *, once: bool, out: TextIO, err:
     )
     try:
         if once:
-            report = server.tick_once(settings, study)
+            report = server.tick_once(settings, library)
             out.write(
                 f"posted {len(report.posted)}, closed {len(report.closed)}, "
                 f"failed {len(report.failed)}\n"
             )
             return 1 if report.failed else 0
-        server.run_scheduler(settings, study)
+        server.run_scheduler(settings, library)
     except ConfigError as exc:
         err.write(f"{exc}\n")
         return 2
@@ -223,7 +223,7 @@ def _db_upgrade(settings: Settings, out: TextIO | None) -> int:
     return 0
 
 
-def _serve(settings: Settings, study: Study, *, socket: bool, host: str, err: TextIO) -> int:
+def _serve(settings: Settings, library: Library, *, socket: bool, host: str, err: TextIO) -> int:
     """Run the Slack app; without --socket, Socket Mode is chosen when only it is configured."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
@@ -233,9 +233,9 @@ def _serve(settings: Settings, study: Study, *, socket: bool, host: str, err: Te
     socket = socket or (bool(settings.slack_app_token) and not settings.slack_signing_secret)
     try:
         if socket:
-            server.serve_socket(settings, study)
+            server.serve_socket(settings, library)
         else:
-            server.serve_http(settings, study, host=host)
+            server.serve_http(settings, library, host=host)
     except ConfigError as exc:
         err.write(f"{exc}\n")
         return 2

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-PERIODS = ("week", "month", "all")
-DAY_SETS = ("weekdays", "everyday")
+from bot.scheduling import DaySet
+from bot.scoring import Period
 
 USAGE = """\
 /virtsec <question>          look up a concept, e.g. /virtsec what is VM escape
@@ -36,106 +37,124 @@ class CommandError(ValueError):
 
 
 @dataclass(frozen=True)
-class Command:
-    """Base of all commands."""
+class _Command:
+    """Base of all commands: `admin` commands are refused to everyone else."""
 
-    admin = False
+    admin: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
-class Lookup(Command):
+class Lookup(_Command):
     """Look a concept up."""
 
     query: str
 
 
 @dataclass(frozen=True)
-class Help(Command):
+class Help(_Command):
     """Show usage."""
 
 
 @dataclass(frozen=True)
-class Topics(Command):
+class Topics(_Command):
     """List concepts, optionally of one tag."""
 
     tag: str | None = None
 
 
 @dataclass(frozen=True)
-class TipCommand(Command):
+class TipCommand(_Command):
     """Show an exam tip."""
 
 
 @dataclass(frozen=True)
-class ScenarioCommand(Command):
+class ScenarioCommand(_Command):
     """Show a worked scenario."""
 
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class Quiz(Command):
+class Quiz(_Command):
     """A practice question for the caller."""
 
 
 @dataclass(frozen=True)
-class Leaderboard(Command):
+class Leaderboard(_Command):
     """The channel's leaderboard for a period."""
 
-    period: str = "all"
+    period: Period = Period.ALL
 
 
 @dataclass(frozen=True)
-class Stats(Command):
+class Stats(_Command):
     """The caller's own statistics."""
 
 
 @dataclass(frozen=True)
-class DailyOn(Command):
+class DailyOn(_Command):
     """Subscribe the channel to a daily question."""
 
-    admin = True
+    admin: ClassVar[bool] = True
     at: time
     timezone: str | None  # None: the caller's own time zone
-    days: str = "weekdays"
+    days: DaySet = DaySet.WEEKDAYS
     close_at: time | None = None
 
 
 @dataclass(frozen=True)
-class DailyOff(Command):
+class DailyOff(_Command):
     """Stop the channel's daily question."""
 
-    admin = True
+    admin: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
-class DailyStatus(Command):
+class DailyStatus(_Command):
     """Show the channel's daily schedule."""
 
 
 @dataclass(frozen=True)
-class WeeklyToggle(Command):
+class WeeklyToggle(_Command):
     """Turn the channel's Monday report on or off."""
 
-    admin = True
+    admin: ClassVar[bool] = True
     enabled: bool
 
 
 @dataclass(frozen=True)
-class PostNow(Command):
+class PostNow(_Command):
     """Post a question in the channel now."""
 
-    admin = True
+    admin: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
-class Reload(Command):
+class Reload(_Command):
     """Reload the knowledge base."""
 
-    admin = True
+    admin: ClassVar[bool] = True
 
 
-_SIMPLE: dict[str, type[Command]] = {
+Command = (
+    Lookup
+    | Help
+    | Topics
+    | TipCommand
+    | ScenarioCommand
+    | Quiz
+    | Leaderboard
+    | Stats
+    | DailyOn
+    | DailyOff
+    | DailyStatus
+    | WeeklyToggle
+    | PostNow
+    | Reload
+)
+"""Every `/virtsec` command: routed in one place, `bot.core.Core.execute`."""
+
+_SIMPLE: dict[str, type[Help | TipCommand | Quiz | Stats | PostNow | Reload]] = {
     "help": Help,
     "tip": TipCommand,
     "quiz": Quiz,
@@ -161,11 +180,11 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
         return ScenarioCommand(rest[0].lower() if rest else None)
     if head == "leaderboard" and len(rest) <= 1:
         period = rest[0].lower() if rest else "all"
-        if period not in PERIODS:
+        if period not in Period.__members__.values():
             raise CommandError(
                 f"Unknown period “{period}”. Usage: /virtsec leaderboard [week|month|all]"
             )
-        return Leaderboard(period)
+        return Leaderboard(Period(period))
     if head == "daily":
         return _daily(rest, default_timezone)
     if head == "weekly" and len(rest) == 1 and rest[0].lower() in ("on", "off"):
@@ -190,13 +209,13 @@ def _daily(args: list[str], default_timezone: str | None) -> Command:
         raise CommandError(DAILY_USAGE)
     at = _time(args[1])
     zone = default_timezone
-    days = "weekdays"
+    days = DaySet.WEEKDAYS
     close_at = None
     rest = args[2:]
     while rest:
         word = rest.pop(0)
-        if word.lower() in DAY_SETS:
-            days = word.lower()
+        if word.lower() in DaySet.__members__.values():
+            days = DaySet(word.lower())
         elif word.lower() == "until":
             if not rest:
                 raise CommandError(DAILY_USAGE)

@@ -10,29 +10,33 @@ from __future__ import annotations
 import getpass
 import textwrap
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TextIO, assert_never
 
-from bot.assistant import Assistant
 from bot.commands import CommandError, parse
-from bot.daily_service import AnswerOutcome, LeaderboardResult, PostView, Reveal, StatsResult
-from bot.knowledge_base import Concept, Question
+from bot.core import Core
+from bot.daily.channel import PostView, Reveal
+from bot.daily.weekly import WeeklyReportView
+from bot.knowledge_base import LETTERS, Concept, Question
 from bot.lookup import Match
-from bot.services import (
-    Answer,
+from bot.results import (
     Caller,
     ConceptCard,
+    DailyAnswerResult,
     HelpResult,
+    LeaderboardResult,
+    LookupReply,
     Notice,
     PracticeOutcome,
     PracticeQuestion,
+    Reply,
     ScenarioResult,
+    StatsResult,
     TipResult,
     TopicList,
 )
-from bot.weekly import WeeklyReportView
+from bot.scoring import ClickStatus
 
 WIDTH = 78
-LETTERS = "ABCDE"
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -65,7 +69,7 @@ def _suggestions(matches: Iterable[Match]) -> str:
     return "\n".join(f"  - {m.concept.title}  (try: {m.concept.id})" for m in matches)
 
 
-def render_answer(answer: Answer) -> str:
+def render_answer(answer: LookupReply) -> str:
     """A lookup answer; an honest 'no good match' with suggestions when there is none."""
     result = answer.lookup
     if answer.card is None:
@@ -102,7 +106,7 @@ def render_question(result: PracticeQuestion) -> str:
 def render_outcome(result: PracticeOutcome) -> str:
     """Right or wrong, with the explanation."""
     q = result.question
-    right = f"{LETTERS[q.answer_index]}. {q.answer}"
+    right = q.answer_label
     head = (
         f"Correct: {right}"
         if result.correct
@@ -116,7 +120,7 @@ def render_outcome(result: PracticeOutcome) -> str:
 
 
 def _choices(q: Question) -> list[str]:
-    return [f"  {LETTERS[i]}. {choice}" for i, choice in enumerate(q.choices)]
+    return [f"  {q.label(i)}" for i in range(len(q.choices))]
 
 
 def render_daily(view: PostView) -> str:
@@ -138,7 +142,7 @@ def render_reveal(reveal: Reveal) -> str:
     """The answer at close, with how people did."""
     q = reveal.post.question
     lines = [
-        f"*** Closed: the answer is {LETTERS[q.answer_index]}. {q.answer} ***",
+        f"*** Closed: the answer is {q.answer_label} ***",
         _wrap(q.explanation),
         "",
     ]
@@ -150,18 +154,18 @@ def render_reveal(reveal: Reveal) -> str:
     return "\n".join(lines)
 
 
-def render_daily_outcome(outcome: AnswerOutcome) -> str:
+def render_daily_outcome(outcome: DailyAnswerResult) -> str:
     """The private reply to a daily answer."""
     q = outcome.question
-    if outcome.status == "invalid" or q is None:
+    if outcome.status == ClickStatus.INVALID or q is None:
         return "That question is no longer available."
-    right = f"{LETTERS[q.answer_index]}. {q.answer}"
-    if outcome.status == "already":
+    right = q.answer_label
+    if outcome.status == ClickStatus.ALREADY:
         return (
             f"You already answered {LETTERS[outcome.chosen]}. Your first answer is the one "
             "that counts."
         )
-    if outcome.status == "closed":
+    if outcome.status == ClickStatus.CLOSED:
         return f"This question is closed. The answer was {right}."
     head = (
         f"Correct: {right} (one point)."
@@ -173,8 +177,7 @@ def render_daily_outcome(outcome: AnswerOutcome) -> str:
 
 def render_leaderboard(result: LeaderboardResult) -> str:
     """Top 10 and your rank."""
-    names = {"week": "this week", "month": "this month", "all": "all time"}
-    title = f"Leaderboard, {names[result.period]}" + (
+    title = f"Leaderboard, {result.period.described}" + (
         f" (since {result.start})" if result.start else ""
     )
     if not result.rows:
@@ -205,42 +208,54 @@ def render_stats(result: StatsResult) -> str:
     return "\n".join(lines)
 
 
-def render(response: object) -> str:
-    """Render any core result as text."""
-    if isinstance(response, LeaderboardResult):
-        return render_leaderboard(response)
-    if isinstance(response, StatsResult):
-        return render_stats(response)
-    if isinstance(response, AnswerOutcome):
-        return render_daily_outcome(response)
-    if isinstance(response, Answer):
-        return render_answer(response)
-    if isinstance(response, ConceptCard):
-        return render_card(response)
-    if isinstance(response, HelpResult):
-        return response.usage
-    if isinstance(response, TopicList):
-        return "\n".join(f"{tag} ({len(cs)}): {_titles(cs)}" for tag, cs in response.groups)
-    if isinstance(response, TipResult):
-        return (
-            "Exam tip: "
-            + _wrap(response.tip.text)
-            + "\nSources: "
-            + "; ".join(response.tip.sources)
-        )
-    if isinstance(response, ScenarioResult):
-        s = response.scenario
-        steps = "\n".join(
-            _wrap(f"{i}. {step}", "  ").lstrip() for i, step in enumerate(s.walkthrough, 1)
-        )
-        return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
-    if isinstance(response, PracticeQuestion):
-        return render_question(response)
-    if isinstance(response, PracticeOutcome):
-        return render_outcome(response)
-    if isinstance(response, Notice):
-        return ("Error: " if response.error else "") + response.text
-    raise TypeError(f"no renderer for {type(response).__name__}")
+def render_topics(result: TopicList) -> str:
+    """Concepts by tag."""
+    return "\n".join(f"{g.tag} ({len(g.concepts)}): {_titles(g.concepts)}" for g in result.groups)
+
+
+def render_tip(result: TipResult) -> str:
+    """An exam tip with its sources."""
+    return f"Exam tip: {_wrap(result.tip.text)}\nSources: {'; '.join(result.tip.sources)}"
+
+
+def render_scenario(result: ScenarioResult) -> str:
+    """A worked case, step by step."""
+    s = result.scenario
+    steps = "\n".join(
+        _wrap(f"{i}. {step}", "  ").lstrip() for i, step in enumerate(s.walkthrough, 1)
+    )
+    return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
+
+
+def render(reply: Reply) -> str:
+    """Render any core result as text (mypy checks that every kind is handled)."""
+    match reply:
+        case LeaderboardResult():
+            return render_leaderboard(reply)
+        case StatsResult():
+            return render_stats(reply)
+        case DailyAnswerResult():
+            return render_daily_outcome(reply)
+        case LookupReply():
+            return render_answer(reply)
+        case ConceptCard():
+            return render_card(reply)
+        case HelpResult():
+            return reply.usage
+        case TopicList():
+            return render_topics(reply)
+        case TipResult():
+            return render_tip(reply)
+        case ScenarioResult():
+            return render_scenario(reply)
+        case PracticeQuestion():
+            return render_question(reply)
+        case PracticeOutcome():
+            return render_outcome(reply)
+        case Notice():
+            return ("Error: " if reply.error else "") + reply.text
+        case _:
+            assert_never(reply)
 
 
 CONSOLE_TEAM = CONSOLE_CHANNEL = "console"
@@ -284,29 +299,27 @@ class ConsoleChannel:
 class ConsoleSession:
     """One person's terminal conversation with the bot."""
 
-    def __init__(self, assistant: Assistant, user: str | None = None, zone: str = "UTC"):
-        self.assistant = assistant
+    def __init__(self, core: Core, user: str | None = None, zone: str = "UTC"):
+        self.core = core
         user = user or getpass.getuser()
         self.caller = Caller(CONSOLE_TEAM, user, CONSOLE_CHANNEL, is_admin=True, timezone=zone)
         self.pending: PracticeQuestion | None = None
 
     def handle(self, line: str) -> str:
         """The reply to one line of input (after doing what the schedule says is due)."""
-        self.assistant.daily.tick()
+        self.core.scheduler.tick()
         text = line.strip()
         letter = text.upper() if len(text) == 1 and text.upper() in LETTERS else None
         pending = self.pending
         if letter and pending and LETTERS.index(letter) < len(pending.question.choices):
             self.pending = None
             return render(
-                self.assistant.answer_practice(
-                    self.caller, pending.question.id, LETTERS.index(letter)
-                )
+                self.core.practice.answer(self.caller, pending.question.id, LETTERS.index(letter))
             )
-        open_post = self.assistant.daily.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
+        open_post = self.core.answering.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
         if letter and open_post is not None:
             return render(
-                self.assistant.answer_daily(
+                self.core.answering.answer(
                     CONSOLE_TEAM, self.caller.user_id, f"{open_post}:{LETTERS.index(letter)}"
                 )
             )
@@ -316,17 +329,15 @@ class ConsoleSession:
             command = parse(text)
         except CommandError as exc:
             return render(Notice(str(exc), error=True))
-        response = self.assistant.execute(command, self.caller)
+        response = self.core.execute(command, self.caller)
         self.pending = response if isinstance(response, PracticeQuestion) else None
         return render(response)
 
 
-def run_console(
-    assistant: Assistant, stdin: TextIO, stdout: TextIO, interactive: bool = True
-) -> int:
+def run_console(core: Core, stdin: TextIO, stdout: TextIO, interactive: bool = True) -> int:
     """Read lines until EOF or 'quit', answering each."""
-    session = ConsoleSession(assistant)
-    counts = assistant.kb.counts()
+    session = ConsoleSession(core)
+    counts = core.kb.counts()
     stdout.write(
         f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "
         "practice questions. No Slack needed.\n"

@@ -1,58 +1,20 @@
-"""Load, validate and merge the YAML knowledge base.
+"""The knowledge base: its entries, and loading every file into one validated whole.
 
-Every problem is reported, each with the file, line and field it concerns, so
-a content author can fix a whole file in one pass. YAML is composed with the
-safe loader and every node's tag is checked: a ``!!python/object`` tag is an
-error, never executed.
+`bot.knowledge_yaml` reads each file against the schema; here the files are merged, ids and
+names must be unique across them and every reference must name a concept. Every problem is
+reported with its file, line and field.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
+from bot.knowledge_yaml import SINGULAR, SPECS, FileReader, Problem, closest
 
-try:  # libyaml is an order of magnitude faster; fall back to pure Python
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-DIFFICULTIES = ("easy", "medium", "hard")
-
-# Slack limits the texts end up in: a choice is a button label (75 chars), a
-# section holds at most 3000; the tighter limits below leave room for markup.
-TITLE_MAX = 150
-SUMMARY_MAX = 400
-LONG_TEXT_MAX = 2500
-TIP_MAX = 600
-CHOICE_MAX = 75
-STEP_MAX = 1000
-ALIAS_MAX = 150
-SOURCE_MAX = 300
-
-_SAFE_TAGS = {
-    "tag:yaml.org,2002:" + t
-    for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a knowledge file."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+LETTERS = "ABCDE"  # choice labels: a question has at most five choices
 
 
 class KnowledgeError(Exception):
@@ -108,6 +70,15 @@ class Question:
         """Position of the correct choice (0-based)."""
         return self.choices.index(self.answer)
 
+    def label(self, index: int) -> str:
+        """A choice as people see it: "B. Type 2 hypervisor"."""
+        return f"{LETTERS[index]}. {self.choices[index]}"
+
+    @property
+    def answer_label(self) -> str:
+        """The correct choice with its letter."""
+        return self.label(self.answer_index)
+
 
 @dataclass(frozen=True)
 class Tip:
@@ -160,324 +131,13 @@ class KnowledgeBase:
                 by_tag.setdefault(tag, []).append(concept.id)
         return dict(sorted(by_tag.items()))
 
+    def concepts_of(self, ids: Iterable[str]) -> tuple[Concept, ...]:
+        """The concepts named by ids that exist (a reload may have removed some)."""
+        return tuple(self.concepts[i] for i in ids if i in self.concepts)
+
     def questions_for(self, concept_id: str) -> list[Question]:
         """Questions that test a concept."""
         return [q for q in self.questions.values() if concept_id in q.concepts]
-
-
-# --------------------------------------------------------------------------
-# Field specifications
-
-
-@dataclass(frozen=True)
-class _Field:
-    kind: str  # text | slug | texts | slugs | difficulty
-    required: bool = True
-    max_len: int | None = None
-    min_items: int = 0
-    max_items: int | None = None
-
-
-_SPECS: dict[str, dict[str, _Field]] = {
-    "concepts": {
-        "id": _Field("slug"),
-        "title": _Field("text", max_len=TITLE_MAX),
-        "aliases": _Field("texts", max_len=ALIAS_MAX, min_items=1),
-        "summary": _Field("text", max_len=SUMMARY_MAX),
-        "details": _Field("text", required=False, max_len=LONG_TEXT_MAX),
-        "exam_tip": _Field("text", required=False, max_len=TIP_MAX),
-        "related": _Field("slugs", required=False),
-        "tags": _Field("slugs", min_items=1),
-        "compares": _Field("slugs", required=False, min_items=2, max_items=2),
-        "sources": _Field("texts", max_len=SOURCE_MAX, min_items=1),
-    },
-    "questions": {
-        "id": _Field("slug"),
-        "concepts": _Field("slugs", min_items=1),
-        "prompt": _Field("text", max_len=LONG_TEXT_MAX),
-        "choices": _Field("texts", max_len=CHOICE_MAX, min_items=2, max_items=5),
-        "answer": _Field("text", max_len=CHOICE_MAX),
-        "explanation": _Field("text", max_len=LONG_TEXT_MAX),
-        "difficulty": _Field("difficulty"),
-        "sources": _Field("texts", max_len=SOURCE_MAX, min_items=1),
-    },
-    "tips": {
-        "id": _Field("slug"),
-        "text": _Field("text", max_len=TIP_MAX),
-        "concepts": _Field("slugs", min_items=1),
-        "sources": _Field("texts", max_len=SOURCE_MAX, min_items=1),
-    },
-    "scenarios": {
-        "id": _Field("slug"),
-        "title": _Field("text", max_len=TITLE_MAX),
-        "situation": _Field("text", max_len=LONG_TEXT_MAX),
-        "walkthrough": _Field("texts", max_len=STEP_MAX, min_items=1),
-        "concepts": _Field("slugs", min_items=1),
-        "sources": _Field("texts", max_len=SOURCE_MAX, min_items=1),
-    },
-}
-_SINGULAR = {"concepts": "concept", "questions": "question", "tips": "tip", "scenarios": "scenario"}
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    tag = str(node.tag).rsplit(":", 1)[-1]
-    return {
-        "str": "a string",
-        "int": "a number",
-        "float": "a number",
-        "bool": "a boolean",
-        "null": "empty",
-        "timestamp": "a date",
-    }.get(tag, f"a {tag}")
-
-
-def _is_str(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str"
-
-
-class _FileReader:
-    """Turns one file's YAML nodes into raw entries, collecting problems."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.problems: list[Problem] = []
-        # kind -> list of (entry mapping values, entry node)
-        self.entries: dict[str, list[tuple[dict[str, Any], dict[str, int], yaml.Node]]] = {
-            k: [] for k in _SPECS
-        }
-
-    def problem(self, line: int, fld: str, message: str) -> None:
-        self.problems.append(Problem(self.path, line, fld, message))
-
-    # -- reading
-
-    def read(self, data: bytes) -> None:
-        if not data.strip():
-            self.problem(1, "(file)", "the file is empty; it must hold at least one entry")
-            return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            self.problem(
-                line,
-                "(file)",
-                f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            )
-            return
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        try:
-            root = yaml.compose(text, Loader=_Loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = int(mark.line) + 1 if mark is not None else 1
-            context = str(exc.context or "")
-            if exc.context_mark is not None and exc.context_mark.line + 1 != line:
-                context += f" (started on line {exc.context_mark.line + 1})"
-            what = "; ".join(p for p in (context.strip(), str(exc.problem or "")) if p)
-            self.problem(line, "(yaml)", f"YAML syntax error: {what}")
-            return
-        except yaml.YAMLError as exc:
-            self.problem(1, "(yaml)", f"YAML error: {exc}")
-            return
-        if root is None:
-            self.problem(1, "(file)", "the file holds no YAML document")
-            return
-        if not self._tags_safe(root):
-            return
-        self._read_root(root)
-
-    def _tags_safe(self, root: yaml.Node) -> bool:
-        ok = True
-        stack = [root]
-        seen: set[int] = set()
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if node.tag not in _SAFE_TAGS:
-                ok = False
-                self.problem(
-                    _line(node),
-                    "(yaml)",
-                    f"tag {node.tag!s} is not allowed; knowledge files hold plain data",
-                )
-            if isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    stack.extend((k, v))
-        return ok
-
-    def _mapping(self, node: yaml.MappingNode, context: str) -> dict[str, tuple[yaml.Node, int]]:
-        """Keys of a mapping with their value nodes; duplicate keys are problems."""
-        out: dict[str, tuple[yaml.Node, int]] = {}
-        for key_node, value_node in node.value:
-            if not _is_str(key_node):
-                self.problem(
-                    _line(key_node),
-                    "(key)",
-                    f"{context}: keys must be names, not {_describe(key_node)}",
-                )
-                continue
-            key = str(key_node.value)
-            if key in out:
-                self.problem(
-                    _line(key_node),
-                    key,
-                    f"{context}: key {key!r} appears twice (first on line {out[key][1]})",
-                )
-                continue
-            out[key] = (value_node, _line(key_node))
-        return out
-
-    def _read_root(self, root: yaml.Node) -> None:
-        if not isinstance(root, yaml.MappingNode):
-            self.problem(
-                _line(root),
-                "(file)",
-                "the top level must be a mapping with "
-                f"keys {', '.join(_SPECS)}; found {_describe(root)}",
-            )
-            return
-        total = 0
-        for key, (value, line) in self._mapping(root, "top level").items():
-            if key not in _SPECS:
-                hint = _closest(key, _SPECS)
-                self.problem(
-                    line, key, f"unknown top-level key{hint}; expected one of {', '.join(_SPECS)}"
-                )
-                continue
-            if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null"):
-                continue
-            if not isinstance(value, yaml.SequenceNode):
-                self.problem(
-                    _line(value), key, f"must be a list of {key}, found {_describe(value)}"
-                )
-                continue
-            for item in value.value:
-                total += 1
-                self._read_entry(key, item)
-        if total == 0 and not self.problems:
-            self.problem(_line(root), "(file)", "the file holds no entries")
-
-    def _read_entry(self, kind: str, node: yaml.Node) -> None:
-        what = _SINGULAR[kind]
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(
-                _line(node),
-                kind,
-                f"each {what} must be a mapping of fields, found {_describe(node)}",
-            )
-            return
-        spec = _SPECS[kind]
-        fields = self._mapping(node, what)
-        id_node = fields.get("id")
-        label = what
-        if id_node is not None and _is_str(id_node[0]):
-            label = f"{what} {id_node[0].value!r}"
-        values: dict[str, Any] = {}
-        lines: dict[str, int] = {"(entry)": _line(node)}
-        for key, (value_node, line) in fields.items():
-            lines[key] = line
-            if key not in spec:
-                self.problem(
-                    line,
-                    key,
-                    f"{label}: unknown field{_closest(key, spec)}; allowed: {', '.join(spec)}",
-                )
-                continue
-            parsed = self._value(label, key, spec[key], value_node)
-            if parsed is not None:
-                values[key] = parsed
-        for key, fspec in spec.items():
-            if fspec.required and key not in fields:
-                self.problem(_line(node), key, f"{label}: required field is missing")
-        self.entries[kind].append((values, lines, node))
-
-    def _value(self, label: str, key: str, spec: _Field, node: yaml.Node) -> Any:
-        line = _line(node)
-        if spec.kind in ("text", "slug", "difficulty"):
-            return self._scalar_text(label, key, spec, node)
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(line, key, f"{label}: must be a list, found {_describe(node)}")
-            return None
-        items: list[str] = []
-        item_spec = _Field("slug" if spec.kind == "slugs" else "text", max_len=spec.max_len)
-        for item in node.value:
-            text = self._scalar_text(label, key, item_spec, item)
-            if text is not None:
-                items.append(text)
-        count = len(node.value)
-        if count < spec.min_items:
-            need = (
-                "at least one item" if spec.min_items == 1 else f"at least {spec.min_items} items"
-            )
-            self.problem(line, key, f"{label}: needs {need}, has {count}")
-        if spec.max_items is not None and count > spec.max_items:
-            self.problem(line, key, f"{label}: at most {spec.max_items} items, has {count}")
-        seen: dict[str, int] = {}
-        for item_node, text in zip(node.value, items, strict=False):
-            norm = " ".join(text.lower().split())
-            if norm in seen:
-                self.problem(_line(item_node), key, f"{label}: {text!r} is listed twice")
-            seen[norm] = 1
-        return tuple(items)
-
-    def _scalar_text(self, label: str, key: str, spec: _Field, node: yaml.Node) -> str | None:
-        line = _line(node)
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith((":null", ":seq", ":map")):
-            self.problem(line, key, f"{label}: must be text, found {_describe(node)}")
-            return None
-        if not _is_str(node):
-            # numbers or booleans where text is expected: likely a YAML surprise
-            # (e.g. `answer: yes` is a boolean). Ask for quotes.
-            self.problem(
-                line,
-                key,
-                f"{label}: must be text, found {_describe(node)} "
-                f"({node.value!s}); put it in quotes",
-            )
-            return None
-        text = str(node.value).strip()
-        if not text:
-            self.problem(line, key, f"{label}: must not be empty")
-            return None
-        if spec.kind == "slug" and not SLUG_RE.match(text):
-            self.problem(
-                line,
-                key,
-                f"{label}: {text!r} is not a kebab-case id "
-                "(lowercase letters, digits and single hyphens)",
-            )
-            return None
-        if spec.kind == "difficulty" and text not in DIFFICULTIES:
-            self.problem(line, key, f"{label}: {text!r} must be one of {', '.join(DIFFICULTIES)}")
-            return None
-        if spec.max_len is not None and len(text) > spec.max_len:
-            self.problem(line, key, f"{label}: {len(text)} characters; the limit is {spec.max_len}")
-            return None
-        if any(ord(c) < 32 and c not in "\n\t" for c in text):
-            self.problem(line, key, f"{label}: contains control characters")
-            return None
-        return text
-
-
-def _closest(word: str, options: Iterable[str]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 # --------------------------------------------------------------------------
@@ -488,7 +148,7 @@ def _norm_alias(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
 
 
-def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]]:
+def _build(readers: Sequence[FileReader]) -> tuple[KnowledgeBase, list[Problem]]:
     problems: list[Problem] = [p for r in readers for p in r.problems]
     concepts: dict[str, Concept] = {}
     questions: dict[str, Question] = {}
@@ -504,7 +164,7 @@ def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]
 
     for reader in readers:
         for kind, items in reader.entries.items():
-            what = _SINGULAR[kind]
+            what = SINGULAR[kind]
             for values, lines, _node in items:
                 entry_id = values.get("id")
                 if entry_id is None:
@@ -522,7 +182,7 @@ def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]
                     continue
                 where[entry_id] = origin
                 kinds[entry_id] = kind
-                complete = all(k in values for k, f in _SPECS[kind].items() if f.required)
+                complete = all(k in values for k, f in SPECS[kind].items() if f.required)
                 for fld in ("related", "concepts", "compares"):
                     if fld in values:
                         refs.append((reader.path, lines[fld], fld, label, values[fld]))
@@ -572,7 +232,7 @@ def _build(readers: Sequence[_FileReader]) -> tuple[KnowledgeBase, list[Problem]
     for file, line, fld, label, ids in refs:
         for ref in ids:
             if ref not in concept_ids:
-                hint = _closest(ref, concept_ids)
+                hint = closest(ref, concept_ids)
                 kind = "a concept" if ref not in where else "a concept (it is another kind)"
                 add_problem(file, line, fld, f"{label}: {ref!r} is not {kind}{hint}")
     files = tuple(r.path for r in readers)
@@ -592,12 +252,9 @@ def bundled_knowledge_dir() -> Path:
     return here.parent / "knowledge"
 
 
-def default_knowledge_paths() -> list[Path]:
-    """`VIRTSEC_KNOWLEDGE` (a file or folder, os.pathsep-separated) or the bundled folder."""
-    env = os.environ.get("VIRTSEC_KNOWLEDGE", "").strip()
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    return [bundled_knowledge_dir()]
+def knowledge_paths(configured: Iterable[str | Path] = ()) -> list[Path]:
+    """The configured files or folders (`Settings.knowledge`), else the bundled folder."""
+    return [Path(p) for p in configured] or [bundled_knowledge_dir()]
 
 
 def expand_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[Problem]]:
@@ -625,7 +282,7 @@ def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
     files, problems = expand_paths(paths)
     readers = []
     for path in files:
-        reader = _FileReader(_display(path))
+        reader = FileReader(_display(path))
         try:
             reader.read(path.read_bytes())
         except OSError as exc:
@@ -639,7 +296,7 @@ def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
 
 def load(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
     """Load a valid knowledge base or raise KnowledgeError naming every problem."""
-    kb, problems = check(paths if paths is not None else default_knowledge_paths())
+    kb, problems = check(knowledge_paths(paths or ()))
     if problems:
         raise KnowledgeError(problems)
     return kb

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from fsrs import Card, Rating, Scheduler, State
 
-from bot.daily import seeded_choice
 from bot.knowledge_base import KnowledgeBase, Question
+from bot.quiz import seeded_choice
 
 NEW_PER_DAY = 10
 # No fuzz: the same answers give the same schedule (testable, explainable).
@@ -147,10 +148,16 @@ def _least_seen_concept(unseen: list[Question], seen: Iterable[Question], seed: 
     return seeded_choice(seed, candidates)
 
 
-def mastery(
-    kb: KnowledgeBase, cards: Sequence[CardState], now: datetime
-) -> list[tuple[str, float, int]]:
-    """Per concept practised: (concept id, mean retrievability over its questions, seen)."""
+class ConceptMemory(NamedTuple):
+    """How well a person remembers one concept's questions."""
+
+    concept_id: str
+    level: float  # mean retrievability over all the concept's questions, unseen ones as 0
+    seen: int  # how many of its questions they have practised
+
+
+def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime) -> list[ConceptMemory]:
+    """Per concept practised, how well the person remembers it."""
     by_concept: dict[str, list[str]] = {}
     for q in kb.questions.values():
         by_concept.setdefault(q.concepts[0], []).append(q.id)
@@ -160,7 +167,7 @@ def mastery(
         if question is not None:
             recall.setdefault(question.concepts[0], []).append(retrievability(card, now))
     return [
-        (concept_id, sum(values) / len(by_concept[concept_id]), len(values))
+        ConceptMemory(concept_id, sum(values) / len(by_concept[concept_id]), len(values))
         for concept_id, values in sorted(recall.items())
     ]
 

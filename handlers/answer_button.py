@@ -8,17 +8,17 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.assistant import Assistant
+from bot.core import Core
+from bot.scoring import ClickStatus
+from handlers.actions import DAILY_ANSWER
 from handlers.app_home import HomePublisher
-from handlers.blocks import DAILY_ANSWER, render
+from handlers.blocks import render
 from handlers.slack_context import caller_from, ephemeral
 
 logger = logging.getLogger(__name__)
 
 
-def register(
-    app: App, assistant: Assistant, replies: ThreadPoolExecutor, home: HomePublisher
-) -> None:
+def register(app: App, core: Core, replies: ThreadPoolExecutor, home: HomePublisher) -> None:
     """Add the daily-answer listener; private replies go out on `replies` after the ack."""
 
     @app.action(DAILY_ANSWER)
@@ -26,13 +26,11 @@ def register(
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
         caller = caller_from(body)
-        outcome = assistant.answer_daily(
-            caller.team_id, caller.user_id, str(action.get("value", ""))
-        )
+        result = core.answering.answer(caller.team_id, caller.user_id, str(action.get("value", "")))
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
-        replies.submit(_reply, respond, ephemeral(render(outcome), replace_original=False))
-        if outcome.status == "recorded":
+        replies.submit(_reply, respond, ephemeral(render(result), replace_original=False))
+        if result.status == ClickStatus.RECORDED:
             home.answered(caller.team_id, caller.user_id)
 
 

@@ -1,4 +1,5 @@
-"""Build the Bolt app: one place wires Slack to the core."""
+"""Build the Bolt app: one place wires Slack to the core, and owns what the edge runs on
+(the after-ack threads, kept-alive reply connections) and how it shuts down."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
@@ -18,14 +20,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from bot.assistant import Assistant
 from bot.config import Settings
-from bot.daily_service import DailyService
-from bot.practice_service import PracticeService
-from bot.services import Notice, Study
+from bot.core import Core
+from bot.library import Library
+from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
 from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
-from handlers.blocks import render_notice
+from handlers.blocks.study import render_notice
 from handlers.response_url import KeepAliveRespond, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
@@ -67,43 +68,57 @@ class SeenEvents:
             return True
 
 
-def build_daily(
-    settings: Settings, study: Study, client: WebClient, engine: Engine | None = None
-) -> DailyService:
-    """The daily-question service posting through Slack."""
-    return DailyService(
-        session_factory(engine or make_engine(settings.database_url)), study, SlackChannel(client)
-    )
+def build_core(
+    settings: Settings, library: Library, client: WebClient, engine: Engine | None = None
+) -> Core:
+    """The core, posting daily questions through Slack."""
+    sessions = session_factory(engine or make_engine(settings.database_url))
+    return Core(library, sessions, SlackChannel(client))
+
+
+@dataclass
+class SlackApp:
+    """The Bolt app, the core behind it, and what the edge holds open for it."""
+
+    app: App
+    core: Core
+    home: app_home.HomePublisher
+    executor: ThreadPoolExecutor
+    sender: ResponseUrlSender | None
+
+    def close(self) -> bool:
+        """Finish the replies still queued, wait for background refreshes, then hang up on
+        Slack; True if everything finished in time."""
+        self.executor.shutdown(wait=True)
+        idle = self.core.wait_idle() and self.home.refresher.wait_idle()
+        if self.sender is not None:
+            self.sender.close()
+        return idle
 
 
 def build_app(
     settings: Settings,
-    study: Study,
+    library: Library,
     client: WebClient | None = None,
     *,
     engine: Engine | None = None,
     socket_mode: bool = False,
 ) -> App:
     """The Bolt app with every listener registered."""
-    return build(settings, study, client, engine=engine, socket_mode=socket_mode)[0]
+    return build(settings, library, client, engine=engine, socket_mode=socket_mode).app
 
 
 def build(
     settings: Settings,
-    study: Study,
+    library: Library,
     client: WebClient | None = None,
     *,
     engine: Engine | None = None,
     socket_mode: bool = False,
-) -> tuple[App, Assistant]:
-    """The Bolt app and the assistant behind it (whose background work tests wait for)."""
+) -> SlackApp:
+    """The Bolt app with every listener registered, and what it runs on."""
     client = client or build_client(settings)
-    engine = engine or make_engine(settings.database_url)
-    assistant = Assistant(
-        study,
-        build_daily(settings, study, client, engine),
-        PracticeService(session_factory(engine), study),
-    )
+    core = build_core(settings, library, client, engine)
     executor = ThreadPoolExecutor(
         max_workers=max(16, settings.web_threads * 4), thread_name_prefix="virtsec-after-ack"
     )
@@ -120,6 +135,30 @@ def build(
         listener_executor=executor,
         logger=logging.getLogger("virtsec.slack"),
     )
+    _drop_event_redeliveries(app)
+    sender = None
+    if client.proxy is None:  # with a proxy configured, Bolt's own respond()
+        sender = ResponseUrlSender(ssl_context=client.ssl)
+        _keep_alive_replies(app, sender)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+        logger.exception("error while handling a Slack request", exc_info=error)
+        if respond is not None and body.get("response_url"):
+            respond(**ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False))
+
+    home = app_home.HomePublisher(core, client)
+    # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
+    # traffic, first
+    answer_button.register(app, core, executor, home)
+    virtsec_command.register(app, core, settings)
+    concept_buttons.register(app, core)
+    practice_buttons.register(app, core, home)
+    app_home.register(app, core, home)
+    return SlackApp(app, core, home, executor, sender)
+
+
+def _drop_event_redeliveries(app: App) -> None:
     seen = SeenEvents()
 
     @app.middleware
@@ -138,36 +177,10 @@ def build(
                 return BoltResponse(status=200, body="")
         return next()
 
-    # on close: finish the replies still queued, then hang up on Slack
-    assistant.on_drain.append(lambda: executor.shutdown(wait=True))
-    # replies reuse connections to Slack; with a proxy configured, Bolt's own respond()
-    if client.proxy is None:
-        sender = ResponseUrlSender(ssl_context=client.ssl)
-        assistant.on_shutdown.append(sender.close)
 
-        @app.middleware
-        def keep_alive_replies(
-            context: BoltContext, next: Callable[[], BoltResponse]
-        ) -> BoltResponse:
-            if context.response_url:
-                context["respond"] = KeepAliveRespond(
-                    response_url=context.response_url, sender=sender
-                )
-            return next()
-
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
-        logger.exception("error while handling a Slack request", exc_info=error)
-        if respond is not None and body.get("response_url"):
-            respond(**ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False))
-
-    home = app_home.HomePublisher(assistant, client)
-    assistant.on_close.append(home.refresher.wait_idle)
-    # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
-    # traffic, first
-    answer_button.register(app, assistant, executor, home)
-    virtsec_command.register(app, assistant, settings)
-    concept_buttons.register(app, assistant)
-    practice_buttons.register(app, assistant, home)
-    app_home.register(app, assistant, home)
-    return app, assistant
+def _keep_alive_replies(app: App, sender: ResponseUrlSender) -> None:
+    @app.middleware
+    def keep_alive_replies(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        if context.response_url:
+            context["respond"] = KeepAliveRespond(response_url=context.response_url, sender=sender)
+        return next()

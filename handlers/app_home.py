@@ -9,24 +9,24 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.assistant import Assistant
-from bot.daily_service import Coalescer
-from bot.services import Notice, PracticeOutcome, PracticeQuestion
-from handlers.blocks import HOME_PRACTICE, render_home
+from bot.coalescer import Coalescer
+from bot.core import Core
+from bot.results import Focus
+from handlers.actions import HOME_PRACTICE
+from handlers.blocks.home import render_home
 from handlers.slack_context import ack_only, caller_from
 
 logger = logging.getLogger(__name__)
-Focus = PracticeQuestion | PracticeOutcome | Notice | None
 
 
 class HomePublisher:
     """Publishes a person's Home tab; refreshes after answers are coalesced per person."""
 
-    def __init__(self, assistant: Assistant, client: WebClient, interval: float = 5.0):
-        self.assistant = assistant
+    def __init__(self, core: Core, client: WebClient, interval: float = 5.0):
+        self.core = core
         self.client = client
         self.refresher: Coalescer[tuple[str, str]] = Coalescer(
-            interval, lambda key: self.publish(*key)
+            "the Home tab of", interval, lambda key: self.publish(*key)
         )
         # people who have opened the Home tab (in this process): only their tabs are
         # refreshed after an answer, so a burst of clicks costs no unneeded publishes
@@ -40,14 +40,14 @@ class HomePublisher:
     def publish(self, team_id: str, user_id: str, focus: Focus = None) -> None:
         """Build and publish the dashboard (errors are logged, never shown)."""
         self.viewers.add((team_id, user_id))
-        blocks = render_home(self.assistant.dashboard(team_id, user_id, focus))
+        blocks = render_home(self.core.progress.dashboard(team_id, user_id, focus))
         try:
             self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
         except (SlackApiError, SlackClientError, OSError) as exc:
             logger.warning("views.publish for %s failed: %s", user_id, exc)
 
 
-def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
+def register(app: App, core: Core, home: HomePublisher) -> None:
     """Add the Home tab listeners."""
 
     def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -58,9 +58,9 @@ def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
         caller = caller_from(body)
         concept = str(action.get("value", "*"))
         focus: Focus = (
-            assistant.practice_question(caller)
+            core.practice.next_question(caller)
             if concept == "*"
-            else assistant.practice_concept(caller, concept)
+            else core.practice.question_on(caller, concept)
         )
         home.publish(caller.team_id, caller.user_id, focus)
 

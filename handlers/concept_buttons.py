@@ -9,9 +9,11 @@ from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.assistant import Assistant
-from bot.services import Notice
-from handlers.blocks import OPEN_CONCEPT, SHARE_CONCEPT, render, render_notice, render_shared
+from bot.core import Core
+from bot.results import Notice
+from handlers.actions import OPEN_CONCEPT, SHARE_CONCEPT
+from handlers.blocks import render
+from handlers.blocks.study import render_notice, render_shared
 from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
 
 logger = logging.getLogger(__name__)
@@ -20,17 +22,17 @@ NOT_IN_CHANNEL = (
 )
 
 
-def register(app: App, assistant: Assistant) -> None:
+def register(app: App, core: Core) -> None:
     """Add the concept-card button listeners (acknowledged at once, answered after)."""
 
     def open_concept(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        rendered = render(assistant.concept(str(action.get("value", ""))))
+        rendered = render(core.study.concept(str(action.get("value", ""))))
         respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
 
     def share_concept(
         body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
-        card = assistant.concept(str(action.get("value", "")))
+        card = core.study.concept(str(action.get("value", "")))
         if isinstance(card, Notice):
             respond(**ephemeral(render_notice(card), replace_original=False))
             return

@@ -6,28 +6,27 @@ from typing import Any
 
 from slack_bolt import App, Respond
 
-from bot.assistant import Assistant
+from bot.core import Core
+from handlers.actions import PRACTICE_ANSWER, PRACTICE_NEXT
 from handlers.app_home import HomePublisher, answered_in_home
-from handlers.blocks import PRACTICE_ANSWER, PRACTICE_NEXT, render
+from handlers.blocks import render
 from handlers.slack_context import ack_only, caller_from, ephemeral
 
 
-def register(app: App, assistant: Assistant, home: HomePublisher) -> None:
+def register(app: App, core: Core, home: HomePublisher) -> None:
     """Add the practice-question button listeners (acknowledged at once, answered after)."""
 
     def answer(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         caller = caller_from(body)
         question_id, _, chosen = str(action.get("value", "")).rpartition("|")
-        outcome = assistant.answer_practice(
-            caller, question_id, int(chosen) if chosen.isdigit() else -1
-        )
+        outcome = core.practice.answer(caller, question_id, int(chosen) if chosen.isdigit() else -1)
         if answered_in_home(body):
             home.publish(caller.team_id, caller.user_id, outcome)
             return
         respond(**ephemeral(render(outcome), replace_original=True))
 
     def next_question(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        question = assistant.practice_question(
+        question = core.practice.next_question(
             caller_from(body), exclude=str(action.get("value", ""))
         )
         respond(**ephemeral(render(question), replace_original=True))

@@ -13,19 +13,19 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.daily_service import TickReport
-from bot.services import Study
+from bot.daily.scheduler import TickReport
+from bot.library import Library
 from bot.storage.db import make_engine, ping
-from handlers.app import build_app, build_client, build_daily
+from handlers.app import build_app, build_client, build_core
 from handlers.wsgi import WSGIApp, make_wsgi_app
 
 logger = logging.getLogger(__name__)
 
 
-def create_wsgi_app(settings: Settings, study: Study, engine: Engine | None = None) -> WSGIApp:
+def create_wsgi_app(settings: Settings, library: Library, engine: Engine | None = None) -> WSGIApp:
     """The production WSGI app for these settings."""
     engine = engine or make_engine(settings.database_url)
-    return make_wsgi_app(build_app(settings, study, engine=engine), lambda: ping(engine))
+    return make_wsgi_app(build_app(settings, library, engine=engine), lambda: ping(engine))
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -42,11 +42,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._application
 
 
-def serve_http(settings: Settings, study: Study, host: str = "0.0.0.0") -> None:
+def serve_http(settings: Settings, library: Library, host: str = "0.0.0.0") -> None:
     """Serve /slack/events and /healthz under gunicorn (gthread workers)."""
     settings.require("http")
     engine = make_engine(settings.database_url)
-    application = create_wsgi_app(settings, study, engine)
+    application = create_wsgi_app(settings, library, engine)
 
     def post_fork(_server: Any, _worker: Any) -> None:
         # pooled connections are never shared across a fork: each worker opens its own
@@ -73,33 +73,35 @@ def serve_http(settings: Settings, study: Study, host: str = "0.0.0.0") -> None:
     ).run()
 
 
-def serve_socket(settings: Settings, study: Study) -> None:
+def serve_socket(settings: Settings, library: Library) -> None:
     """Connect to Slack over Socket Mode (no public URL needed)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     settings.require("socket")
-    app = build_app(settings, study, socket_mode=True)
+    app = build_app(settings, library, socket_mode=True)
     logger.info("virtsec Socket Mode (%s)", settings.describe())
     SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
 
 
-def tick_once(settings: Settings, study: Study) -> TickReport:
+def tick_once(settings: Settings, library: Library) -> TickReport:
     """Do what is due now (post, close, retry) and return what was done."""
     settings.require("tick")
-    return build_daily(settings, study, build_client(settings)).tick()
+    return build_core(settings, library, build_client(settings)).scheduler.tick()
 
 
-def run_scheduler(settings: Settings, study: Study, stop: threading.Event | None = None) -> None:
+def run_scheduler(
+    settings: Settings, library: Library, stop: threading.Event | None = None
+) -> None:
     """Tick at the start of every minute until SIGTERM/SIGINT (or `stop` is set)."""
     settings.require("tick")
-    daily = build_daily(settings, study, build_client(settings))
+    scheduler = build_core(settings, library, build_client(settings)).scheduler
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     logger.info("virtsec scheduler started (%s)", settings.describe())
     while not stop.is_set():
-        report = daily.tick()
+        report = scheduler.tick()
         if report.posted or report.closed or report.failed:
             logger.info(
                 "tick: posted %s, closed %s, failed %s", report.posted, report.closed, report.failed

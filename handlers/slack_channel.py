@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.daily_service import PostView, Reveal
-from bot.weekly import WeeklyReportView
-from handlers.blocks import render_daily_question, render_reveal, render_weekly_report
+from bot.daily.channel import PostView, Reveal
+from bot.daily.weekly import WeeklyReportView
+from handlers.blocks.daily import render_daily_question, render_reveal, render_weekly_report
 
 
 class SlackChannel:

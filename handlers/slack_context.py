@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
-from bot.services import Caller, may_administer
+from bot.core import may_administer
+from bot.results import Caller
 
 logger = logging.getLogger(__name__)
 

@@ -7,11 +7,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.assistant import Assistant
 from bot.commands import CommandError, DailyOn, PostNow, Reload, parse
 from bot.config import Settings
-from bot.services import Caller, Notice
-from handlers.blocks import render, render_notice
+from bot.core import Core
+from bot.results import Caller, Notice
+from handlers.blocks import render
+from handlers.blocks.study import render_notice
 from handlers.slack_context import (
     SLACK_UNREACHABLE,
     SlackUnavailable,
@@ -25,7 +26,7 @@ SLOW = (PostNow, Reload)  # may take longer than Slack's 3 s: acknowledged first
 LATER = "virtsec_later"
 
 
-def register(app: App, assistant: Assistant, settings: Settings) -> None:
+def register(app: App, core: Core, settings: Settings) -> None:
     """Add the /virtsec listener."""
 
     def virtsec(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -52,11 +53,11 @@ def register(app: App, assistant: Assistant, settings: Settings) -> None:
             context[LATER] = (parsed, caller)  # run after the ack, by `later`
             ack(**ephemeral(render_notice(Notice("Working on it…"))))
             return
-        ack(**ephemeral(render(assistant.execute(parsed, caller))))
+        ack(**ephemeral(render(core.execute(parsed, caller))))
 
     def later(context: BoltContext, respond: Respond) -> None:
         job = context.get(LATER)
         if job is not None:
-            respond(**ephemeral(render(assistant.execute(*job)), replace_original=False))
+            respond(**ephemeral(render(core.execute(*job)), replace_original=False))
 
     app.command("/virtsec")(ack=virtsec, lazy=[later])

@@ -1,301 +1,127 @@
-"""The hot path of a daily answer in SQLAlchemy Core: prepared statements, no ORM.
-
-A click reads the post, inserts the answer (`ON CONFLICT DO NOTHING`: the first click
-wins), upserts the person's running score with the streak rule in SQL, and adds the
-week and month points. On PostgreSQL the three writes are one statement that also
-checks the post is still open (one round trip; the caller may remember a post's fixed
-fields); SQLite, in-process, reads the post and runs the writes one after the other in
-its transaction. Statements are built once and reused, so each click costs only
-parameter binding and the round trips.
-"""
+"""Stored answers: practice answers written, and what boards, stats and reports read.
+(A daily answer is written by the click path, clicks.py.) Repositories never commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import (
-    Boolean,
-    Connection,
-    Date,
-    DateTime,
-    Integer,
-    String,
-    Table,
-    and_,
-    bindparam,
-    case,
-    literal,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from bot.storage.tables import Answer, DailyPost, PeriodScore, Score
-
-posts: Table = DailyPost.__table__  # type: ignore[assignment]
-answers: Table = Answer.__table__  # type: ignore[assignment]
-scores: Table = Score.__table__  # type: ignore[assignment]
-periods: Table = PeriodScore.__table__  # type: ignore[assignment]
+from bot.storage.tables import AnswerKind, StoredAnswer
 
 
-@dataclass(frozen=True)
-class PostRow:
-    """What a click needs to know about a post."""
+class AnswerSummary(NamedTuple):
+    """One of a person's answers, as stats read it."""
 
-    id: int
-    team_id: str
-    channel_id: str
     question_id: str
-    status: str
-    local_date: date
-    previous_post_id: int | None
+    correct: bool
+    kind: AnswerKind
 
 
-_READ_POST = select(
-    posts.c.id,
-    posts.c.team_id,
-    posts.c.channel_id,
-    posts.c.question_id,
-    posts.c.status,
-    posts.c.local_date,
-    posts.c.previous_post_id,
-).where(posts.c.id == bindparam("post_id"))
+class WeekAnswer(NamedTuple):
+    """A daily answer, as the weekly report reads it."""
 
-_READ_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id"))
-
-#: a "claimed" post counts as open: its message can be on screen a moment before the
-#: post is marked as posted
-OPEN_STATUSES = ("claimed", "posted")
-
-_READ_ANSWER = select(answers.c.choice, answers.c.correct).where(
-    answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id")
-)
-
-# the parameters of a click, typed so PostgreSQL knows them inside INSERT ... SELECT
-_TEAM, _CHANNEL, _USER = (
-    bindparam(name, type_=String()) for name in ("team_id", "channel_id", "user_id")
-)
-_CORRECT = bindparam("correct", type_=Boolean())
-_POINT = bindparam("point", type_=Integer())  # 1 for a right answer, else 0
-_STREAK_POST = bindparam("streak_post_id", type_=Integer())  # the post, if right
-_PERIOD_KEYS = ["team_id", "channel_id", "period", "start", "user_id"]
+    user_id: str
+    question_id: str
+    correct: bool
+    post_id: int
 
 
-def _add_answer(insert: Any) -> Any:
-    """Insert the answer unless the person already answered this post; RETURNING its id."""
-    return (
-        insert(answers)
-        .values(
-            team_id=_TEAM,
-            channel_id=_CHANNEL,
-            user_id=_USER,
-            kind=literal("daily"),
-            post_id=bindparam("post_id", type_=Integer()),
-            question_id=bindparam("question_id", type_=String()),
-            choice=bindparam("choice", type_=Integer()),
-            correct=_CORRECT,
-            local_date=bindparam("local_date", type_=Date()),
-            answered_at=bindparam("now", type_=DateTime(timezone=True)),
-        )
-        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
-        .returning(answers.c.id)
-    )
+class Answers:
+    """Data access to answers for one unit of work."""
 
+    def __init__(self, session: Session):
+        self.session = session
 
-def _score_rule() -> tuple[dict[str, Any], dict[str, Any]]:
-    """(a person's first score row, the update of an existing one): points, and the streak
-    that grows when the previous daily post of the channel was also answered right."""
-    first = {
-        "team_id": _TEAM,
-        "channel_id": _CHANNEL,
-        "user_id": _USER,
-        "points": _POINT,
-        "answered": literal(1),
-        "correct": _POINT,
-        "current_streak": _POINT,
-        "best_streak": _POINT,
-        "streak_post_id": _STREAK_POST,
-    }
-    extends = and_(
-        _CORRECT, scores.c.streak_post_id == bindparam("previous_post_id", type_=Integer())
-    )
-    current = case((extends, scores.c.current_streak + 1), (_CORRECT, 1), else_=0)
-    update = {
-        "points": scores.c.points + _POINT,
-        "answered": scores.c.answered + 1,
-        "correct": scores.c.correct + _POINT,
-        "current_streak": current,
-        "best_streak": case((current > scores.c.best_streak, current), else_=scores.c.best_streak),
-        "streak_post_id": _STREAK_POST,
-    }
-    return first, update
-
-
-def _sqlite_statements() -> tuple[Any, Any, Any]:
-    """(insert answer, upsert score, add period points), run one after the other."""
-    first, update = _score_rule()
-    upsert_score = (
-        sqlite.insert(scores)
-        .values(**first)
-        .on_conflict_do_update(index_elements=["team_id", "channel_id", "user_id"], set_=update)
-    )
-    # one row per period, run as an executemany: a multi-row VALUES has no cache key and
-    # would be compiled again on every click
-    add_points = (
-        sqlite.insert(periods)
-        .values(
-            team_id=_TEAM,
-            channel_id=_CHANNEL,
-            user_id=_USER,
-            period=bindparam("period"),
-            start=bindparam("start"),
-            points=1,
-        )
-        .on_conflict_do_update(index_elements=_PERIOD_KEYS, set_={"points": periods.c.points + 1})
-    )
-    return _add_answer(sqlite.insert), upsert_score, add_points
-
-
-def _postgresql_statement() -> Any:
-    """The whole click as one statement (one round trip): the answer, if the post is
-    still open, then, only if the answer was new, the score and (if right) the week's
-    and month's points, as data-modifying CTEs. Selects the new answer's id: no row
-    when the person had answered already or the post has closed."""
-    insert = postgresql.insert
-    columns: dict[str, Any] = {
-        "team_id": _TEAM,
-        "channel_id": _CHANNEL,
-        "user_id": _USER,
-        "kind": literal("daily"),
-        "post_id": bindparam("post_id", type_=Integer()),
-        "question_id": bindparam("question_id", type_=String()),
-        "choice": bindparam("choice", type_=Integer()),
-        "correct": _CORRECT,
-        "local_date": bindparam("local_date", type_=Date()),
-        "answered_at": bindparam("now", type_=DateTime(timezone=True)),
-    }
-    still_open = select(*columns.values()).where(
-        posts.c.id == bindparam("post_id", type_=Integer()), posts.c.status.in_(OPEN_STATUSES)
-    )
-    new = (
-        insert(answers)
-        .from_select(list(columns), still_open)
-        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
-        .returning(answers.c.id)
-        .cte("new_answer")
-    )
-    first, update = _score_rule()
-    score = (
-        insert(scores)
-        .from_select(
-            list(first),
-            select(*first.values()).select_from(new),
-        )
-        .on_conflict_do_update(
-            index_elements=["team_id", "channel_id", "user_id"],
-            set_=update,
-        )
-        .returning(scores.c.id)
-        .cte("score")
-    )
-
-    def add_points(period: str) -> Any:  # (a VALUES list of both periods has no cache key)
-        return (
-            insert(periods)
-            .from_select(
-                ["team_id", "channel_id", "user_id", "period", "start", "points"],
-                select(
-                    _TEAM,
-                    _CHANNEL,
-                    _USER,
-                    literal(period),
-                    bindparam(period, type_=Date()),
-                    literal(1),
-                )
-                .select_from(new)
-                .where(_CORRECT),
+    def add_practice(
+        self,
+        team_id: str,
+        channel_id: str,
+        user_id: str,
+        question_id: str,
+        choice: int,
+        correct: bool,
+        today: date,
+        now: datetime,
+    ) -> None:
+        """Record a practice answer (never scored)."""
+        self.session.add(
+            StoredAnswer(
+                team_id=team_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                kind=AnswerKind.PRACTICE,
+                post_id=None,
+                question_id=question_id,
+                choice=choice,
+                correct=correct,
+                local_date=today,
+                answered_at=now,
             )
-            .on_conflict_do_update(
-                index_elements=_PERIOD_KEYS,
-                set_={"points": periods.c.points + 1},
+        )
+
+    def choice_counts(self, post_id: int) -> dict[int, int]:
+        """Answers per choice."""
+        rows = self.session.execute(
+            select(StoredAnswer.choice, func.count())
+            .where(StoredAnswer.post_id == post_id)
+            .group_by(StoredAnswer.choice)
+        ).all()
+        return {int(c): int(n) for c, n in rows}
+
+    def correct_users(self, post_id: int) -> list[str]:
+        """Who got a post right, in the order they answered."""
+        return list(
+            self.session.scalars(
+                select(StoredAnswer.user_id)
+                .where(StoredAnswer.post_id == post_id, StoredAnswer.correct)
+                .order_by(StoredAnswer.answered_at, StoredAnswer.id)
+            ).all()
+        )
+
+    def count(self, post_id: int) -> int:
+        """How many people answered a post (counted on the unique (post, user) index)."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(StoredAnswer)
+                .where(StoredAnswer.post_id == post_id)
             )
-            .returning(periods.c.id)
-            .cte(f"{period}_points")
+            or 0
         )
 
-    return select(new.c.id).add_cte(score, add_points("week"), add_points("month"))
+    def daily_between(
+        self, team_id: str, channel_id: str, start: date, end: date
+    ) -> list[WeekAnswer]:
+        """Daily answers dated in [start, end)."""
+        a = StoredAnswer
+        rows = self.session.execute(
+            select(a.user_id, a.question_id, a.correct, a.post_id).where(
+                a.team_id == team_id,
+                a.channel_id == channel_id,
+                a.kind == AnswerKind.DAILY,
+                a.local_date >= start,
+                a.local_date < end,
+            )
+        ).all()
+        return [WeekAnswer(u, q, bool(c), int(p or 0)) for u, q, c, p in rows]
 
-
-_SQLITE = _sqlite_statements()
-_POSTGRESQL = _postgresql_statement()
-
-
-def read_post(conn: Connection, post_id: int) -> PostRow | None:
-    """The post a click is about."""
-    row = conn.execute(_READ_POST, {"post_id": post_id}).first()
-    return PostRow(*row) if row else None
-
-
-def read_status(conn: Connection, post_id: int) -> str | None:
-    """A post's status now."""
-    status = conn.execute(_READ_STATUS, {"post_id": post_id}).scalar()
-    return None if status is None else str(status)
-
-
-def read_answer(conn: Connection, post_id: int, user_id: str) -> tuple[int, bool] | None:
-    """A person's recorded (choice, correct) for a post."""
-    row = conn.execute(_READ_ANSWER, {"post_id": post_id, "user_id": user_id}).first()
-    return (int(row[0]), bool(row[1])) if row else None
-
-
-def checks_open(conn: Connection) -> bool:
-    """True where record() itself refuses a closed post (PostgreSQL's single statement),
-    so the caller need not read the post's status first."""
-    return conn.dialect.name == "postgresql"
-
-
-def record(
-    conn: Connection,
-    post: PostRow,
-    user_id: str,
-    choice: int,
-    correct: bool,
-    now: datetime,
-    week: date,
-    month: date,
-) -> bool:
-    """Store a first answer and its points and streak; False if the person had answered
-    (or, on PostgreSQL, where the post's status is checked in the same statement, if the
-    post has closed). On SQLite the caller has read the post in this transaction."""
-    params = {
-        "team_id": post.team_id,
-        "channel_id": post.channel_id,
-        "user_id": user_id,
-        "post_id": post.id,
-        "question_id": post.question_id,
-        "choice": choice,
-        "correct": correct,
-        "local_date": post.local_date,
-        "now": now,
-        "point": int(correct),
-        "previous_post_id": post.previous_post_id,
-        "streak_post_id": post.id if correct else None,
-        "week": week,
-        "month": month,
-    }
-    if checks_open(conn):
-        return conn.execute(_POSTGRESQL, params).first() is not None
-    add_answer, upsert_score, add_points = _SQLITE
-    if conn.execute(add_answer, params).first() is None:
-        return False
-    conn.execute(upsert_score, params)
-    if correct:
-        conn.execute(
-            add_points,
-            [
-                {**params, "period": "week", "start": week},
-                {**params, "period": "month", "start": month},
-            ],
+    def latest_daily_channel(self, team_id: str, user_id: str) -> str | None:
+        """The channel of a person's most recent daily answer."""
+        a = StoredAnswer
+        return self.session.scalar(
+            select(a.channel_id)
+            .where(a.team_id == team_id, a.user_id == user_id, a.kind == AnswerKind.DAILY)
+            .order_by(a.answered_at.desc(), a.id.desc())
+            .limit(1)
         )
-    return True
+
+    def of_user(self, team_id: str, user_id: str) -> list[AnswerSummary]:
+        """A person's answers, daily and practice."""
+        a = StoredAnswer
+        stmt = select(a.question_id, a.correct, a.kind).where(
+            a.team_id == team_id, a.user_id == user_id
+        )
+        return [AnswerSummary(q, bool(c), AnswerKind(k)) for q, c, k in self.session.execute(stmt)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +22,21 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ID = String(64)
 
 
+class ClaimStatus(StrEnum):
+    """A claimed row (daily post, weekly report): taken by one process, then done."""
+
+    CLAIMED = "claimed"  # a process is sending it; retaken when its lease runs out
+    POSTED = "posted"  # in Slack (for a daily post: open for answers)
+    CLOSED = "closed"  # a daily post whose answer was revealed
+
+
+class AnswerKind(StrEnum):
+    """A scored daily answer or an unscored practice answer."""
+
+    DAILY = "daily"
+    PRACTICE = "practice"
+
+
 class Base(DeclarativeBase):
     """Base of all tables."""
 
@@ -36,7 +52,7 @@ class Subscription(Base):
     channel_id: Mapped[str] = mapped_column(ID)
     post_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local to timezone
     timezone: Mapped[str] = mapped_column(String(64))
-    days: Mapped[str] = mapped_column(String(16))  # weekdays | everyday
+    days: Mapped[str] = mapped_column(String(16))  # a DaySet
     close_time: Mapped[str | None] = mapped_column(String(5), default=None)  # HH:MM or none
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     weekly_report: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
@@ -64,18 +80,17 @@ class DailyPost(Base):
     slot: Mapped[str] = mapped_column(String(64))
     local_date: Mapped[date] = mapped_column(Date)
     question_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16))  # claimed | posted | closed
+    status: Mapped[str] = mapped_column(String(16))  # a ClaimStatus
     claim_token: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     previous_post_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    answer_count: Mapped[int] = mapped_column(Integer, default=0)
     shown_count: Mapped[int] = mapped_column(Integer, default=0)  # count on the message
 
 
-class Answer(Base):
+class StoredAnswer(Base):
     """A person's answer: to a daily post (scored, once) or to practice (never scored)."""
 
     __tablename__ = "answers"
@@ -88,7 +103,7 @@ class Answer(Base):
     team_id: Mapped[str] = mapped_column(ID)
     channel_id: Mapped[str] = mapped_column(ID)
     user_id: Mapped[str] = mapped_column(ID)
-    kind: Mapped[str] = mapped_column(String(16))  # daily | practice
+    kind: Mapped[str] = mapped_column(String(16))  # an AnswerKind
     post_id: Mapped[int | None] = mapped_column(ForeignKey("daily_posts.id"), default=None)
     question_id: Mapped[str] = mapped_column(String(128))
     choice: Mapped[int] = mapped_column(Integer)
@@ -132,7 +147,7 @@ class PeriodScore(Base):
     team_id: Mapped[str] = mapped_column(ID)
     channel_id: Mapped[str] = mapped_column(ID)
     user_id: Mapped[str] = mapped_column(ID)
-    period: Mapped[str] = mapped_column(String(8))  # week | month
+    period: Mapped[str] = mapped_column(String(8))  # Period week or month
     start: Mapped[date] = mapped_column(Date)
     points: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -171,7 +186,8 @@ class WeeklyReport(Base):
     team_id: Mapped[str] = mapped_column(ID)
     channel_id: Mapped[str] = mapped_column(ID)
     week_start: Mapped[date] = mapped_column(Date)  # the Monday of the week reported on
-    status: Mapped[str] = mapped_column(String(16))  # claimed | posted
+    status: Mapped[str] = mapped_column(String(16))  # ClaimStatus claimed or posted
     claim_token: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

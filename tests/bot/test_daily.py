@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot import daily
+from bot import quiz, scheduling, scoring
 from bot.knowledge_base import KnowledgeBase
+from bot.scoring import RecentPost
 
 
 def utc(*args: int) -> datetime:
@@ -29,78 +30,95 @@ def utc(*args: int) -> datetime:
     ],
 )
 def test_due_date_holds_the_local_time_across_dst(now: datetime, want: date | None) -> None:
-    assert daily.due_date(now, "09:00", "Europe/Berlin", "weekdays") == want
+    assert scheduling.due_date(now, "09:00", "Europe/Berlin", "weekdays") == want
 
 
 def test_a_time_skipped_by_dst_is_due_right_after_the_jump() -> None:
     # 2026-03-29 02:30 does not exist in Berlin; 03:00 CEST is 01:00 UTC
-    assert daily.due_date(utc(2026, 3, 29, 0, 59), "02:30", "Europe/Berlin", "everyday") is None
-    assert daily.due_date(utc(2026, 3, 29, 1, 0), "02:30", "Europe/Berlin", "everyday") == date(
-        2026, 3, 29
+    assert (
+        scheduling.due_date(utc(2026, 3, 29, 0, 59), "02:30", "Europe/Berlin", "everyday") is None
     )
+    assert scheduling.due_date(
+        utc(2026, 3, 29, 1, 0), "02:30", "Europe/Berlin", "everyday"
+    ) == date(2026, 3, 29)
 
 
 def test_everyday_includes_weekends() -> None:
-    assert daily.due_date(utc(2026, 1, 17, 9, 0), "09:00", "UTC", "everyday") == date(2026, 1, 17)
+    assert scheduling.due_date(utc(2026, 1, 17, 9, 0), "09:00", "UTC", "everyday") == date(
+        2026, 1, 17
+    )
 
 
 def test_next_post_time_skips_weekends_and_todays_post() -> None:
     friday_noon = utc(2026, 1, 16, 12, 0)
-    nxt = daily.next_post_time(friday_noon, "09:00", "America/New_York", "weekdays", False)
+    nxt = scheduling.next_post_time(friday_noon, "09:00", "America/New_York", "weekdays", False)
     assert (nxt.date(), nxt.hour, nxt.minute) == (date(2026, 1, 16), 9, 0)  # 07:00 NY now
-    nxt = daily.next_post_time(friday_noon, "09:00", "America/New_York", "weekdays", True)
+    nxt = scheduling.next_post_time(friday_noon, "09:00", "America/New_York", "weekdays", True)
     assert nxt.date() == date(2026, 1, 19)  # Monday
 
 
 def test_close_due() -> None:
-    assert not daily.close_due(utc(2026, 1, 14, 16, 59), date(2026, 1, 14), "17:00", "UTC")
-    assert daily.close_due(utc(2026, 1, 14, 17, 0), date(2026, 1, 14), "17:00", "UTC")
-    assert not daily.close_due(utc(2026, 1, 14, 23, 0), date(2026, 1, 14), None, "UTC")
+    assert not scheduling.close_due(utc(2026, 1, 14, 16, 59), date(2026, 1, 14), "17:00", "UTC")
+    assert scheduling.close_due(utc(2026, 1, 14, 17, 0), date(2026, 1, 14), "17:00", "UTC")
+    assert not scheduling.close_due(utc(2026, 1, 14, 23, 0), date(2026, 1, 14), None, "UTC")
 
 
 def test_no_question_repeats_until_the_pool_is_used_and_concepts_spread(kb: KnowledgeBase) -> None:
     used: Counter[str] = Counter()
     picks = []
     for day in range(len(kb.questions)):
-        q = daily.choose_question(kb, dict(used), f"T1/C1/{day}")
+        q = quiz.choose_question(kb, dict(used), f"T1/C1/{day}")
         used[q.id] += 1
         picks.append(q)
     assert len({q.id for q in picks}) == len(kb.questions)  # every question once
     first_concepts = [q.concepts[0] for q in picks[:40]]
     assert max(Counter(first_concepts).values()) == 1  # 40 posts, 40 different concepts
-    again = daily.choose_question(kb, dict(used), "T1/C1/next")
+    again = quiz.choose_question(kb, dict(used), "T1/C1/next")
     assert used[again.id] == 1  # the second round starts
 
 
 def test_choice_is_deterministic_per_seed(kb: KnowledgeBase) -> None:
-    assert daily.choose_question(kb, {}, "a").id == daily.choose_question(kb, {}, "a").id
+    assert quiz.choose_question(kb, {}, "a").id == quiz.choose_question(kb, {}, "a").id
 
 
 def test_streaks_extend_only_on_the_previous_question() -> None:
-    s = daily.next_streak(0, 0, None, post_id=1, previous_post_id=None, correct=True)
+    s = scoring.next_streak(0, 0, None, post_id=1, previous_post_id=None, correct=True)
     assert (s.current, s.best) == (1, 1)
-    s = daily.next_streak(s.current, s.best, s.streak_post_id, 2, 1, True)
+    s = scoring.next_streak(s.current, s.best, s.streak_post_id, 2, 1, True)
     assert (s.current, s.best) == (2, 2)
-    gap = daily.next_streak(s.current, s.best, s.streak_post_id, 4, 3, True)  # missed post 3
+    gap = scoring.next_streak(s.current, s.best, s.streak_post_id, 4, 3, True)  # missed post 3
     assert (gap.current, gap.best) == (1, 2)
-    wrong = daily.next_streak(s.current, s.best, s.streak_post_id, 3, 2, False)
+    wrong = scoring.next_streak(s.current, s.best, s.streak_post_id, 3, 2, False)
     assert (wrong.current, wrong.best, wrong.streak_post_id) == (0, 2, None)
 
 
 def test_visible_streak_breaks_when_a_question_was_missed() -> None:
-    assert daily.visible_streak(3, 10, [(10, True)]) == 3
-    assert daily.visible_streak(3, 10, [(11, True), (10, False)]) == 3  # today's still open
-    assert daily.visible_streak(3, 10, [(11, False), (10, False)]) == 0  # missed 11
-    assert daily.visible_streak(3, 10, [(12, True), (11, False)]) == 0
+    assert scoring.visible_streak(3, 10, [RecentPost(10, True)]) == 3
+    assert (
+        scoring.visible_streak(3, 10, [RecentPost(11, True), RecentPost(10, False)]) == 3
+    )  # today's still open
+    assert (
+        scoring.visible_streak(3, 10, [RecentPost(11, False), RecentPost(10, False)]) == 0
+    )  # missed 11
+    assert scoring.visible_streak(3, 10, [RecentPost(12, True), RecentPost(11, False)]) == 0
 
 
 def test_ties_share_a_rank() -> None:
-    rows = daily.rank([("a", 5), ("b", 3), ("c", 3), ("d", 1)])
+    rows = scoring.rank([("a", 5), ("b", 3), ("c", 3), ("d", 1)])
     assert [(r.rank, r.user_id) for r in rows] == [(1, "a"), (2, "b"), (2, "c"), (4, "d")]
 
 
 def test_weeks_start_on_monday_and_months_on_the_first() -> None:
-    assert daily.period_bounds("week", date(2026, 1, 18)) == (date(2026, 1, 12), date(2026, 1, 19))
-    assert daily.period_bounds("week", date(2026, 1, 19)) == (date(2026, 1, 19), date(2026, 1, 26))
-    assert daily.period_bounds("month", date(2026, 12, 31)) == (date(2026, 12, 1), date(2027, 1, 1))
-    assert daily.period_bounds("all", date(2026, 1, 1)) is None
+    assert scoring.period_bounds("week", date(2026, 1, 18)) == (
+        date(2026, 1, 12),
+        date(2026, 1, 19),
+    )
+    assert scoring.period_bounds("week", date(2026, 1, 19)) == (
+        date(2026, 1, 19),
+        date(2026, 1, 26),
+    )
+    assert scoring.period_bounds("month", date(2026, 12, 31)) == (
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+    )
+    assert scoring.period_bounds("all", date(2026, 1, 1)) is None

@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import DailyOn
-from bot.daily_service import DailyService, LeaderboardResult, StatsResult
+from bot.core import Core
 from bot.knowledge_base import KnowledgeBase
-from bot.practice_service import PracticeService
-from bot.services import Caller, Notice, Study
-from bot.storage.repository import Repository
-from bot.storage.tables import Answer, DailyPost
+from bot.library import Library
+from bot.results import Caller, LeaderboardResult, Notice, StatsResult
+from bot.scheduling import CLAIM_LEASE
+from bot.storage.claims import Claims
+from bot.storage.posts import Posts
+from bot.storage.tables import DailyPost, StoredAnswer
 from tests.fakes.clock import Clock
 from tests.fakes.recording_channel import RecordingChannel
 
@@ -35,82 +37,88 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-def service(
+def core(
     sessions: sessionmaker[Session], kb: KnowledgeBase, channel: RecordingChannel, clock: Clock
-) -> Iterator[DailyService]:
-    svc = DailyService(sessions, Study(lambda: kb), channel, clock=clock, refresh_interval=0.05)
-    yield svc
-    assert svc.refresher.wait_idle()  # no refresh may outlive the test's database
+) -> Iterator[Core]:
+    core = Core(Library(lambda: kb), sessions, channel, clock=clock, refresh_interval=0.05)
+    yield core
+    assert core.wait_idle()  # no refresh may outlive the test's database
 
 
 def subscribe(
-    service: DailyService,
+    core: Core,
     at: str = "09:00",
     zone: str = "Europe/Berlin",
     days: str = "weekdays",
     until: time | None = None,
 ) -> Notice:
     hh, mm = (int(x) for x in at.split(":"))
-    return service.subscribe(ADMIN, DailyOn(time(hh, mm), zone, days, until))
+    return core.schedules.subscribe(ADMIN, DailyOn(time(hh, mm), zone, days, until))
 
 
 def choice_value(post_id: int, index: int) -> str:
     return f"{post_id}:{index}"
 
 
-def right_and_wrong(service: DailyService, post_id: int) -> tuple[int, int]:
-    with service.sessions.begin() as session:
-        post = Repository(session).post(post_id)
+def right_and_wrong(core: Core, post_id: int) -> tuple[int, int]:
+    with core.sessions.begin() as session:
+        post = Posts(session).get(post_id)
         assert post is not None
-        answer = service.study.kb.questions[post.question_id].answer_index
-    return answer, (answer + 1) % len(service.study.kb.questions[post.question_id].choices)
+        answer = core.kb.questions[post.question_id].answer_index
+    return answer, (answer + 1) % len(core.kb.questions[post.question_id].choices)
 
 
-def test_subscribe_reports_the_next_post(service: DailyService, clock: Clock) -> None:
+def test_subscribe_reports_the_next_post(core: Core, clock: Clock) -> None:
     clock.now = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)  # 08:00 Berlin
-    notice = subscribe(service)
+    notice = subscribe(core)
     assert "09:00 Europe/Berlin, Monday to Friday" in notice.text
     assert "Next: Mon 12 Jan 09:00 CET" in notice.text
-    assert "Next: Mon 12 Jan 09:00 CET" in service.status(ADMIN).text
+    assert "Next: Mon 12 Jan 09:00 CET" in core.schedules.status(ADMIN).text
 
 
 def test_tick_posts_once_when_due_and_is_safe_to_rerun(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service)
+    subscribe(core)
     clock.now = datetime(2026, 1, 12, 7, 59, tzinfo=UTC)
-    assert service.tick().posted == []
+    assert core.scheduler.tick().posted == []
     clock.now = datetime(2026, 1, 12, 8, 0, tzinfo=UTC)
-    report = service.tick()
+    report = core.scheduler.tick()
     assert len(report.posted) == 1
     for _ in range(3):
         clock.advance(minutes=1)
-        assert service.tick().posted == []
+        assert core.scheduler.tick().posted == []
     assert len(channel.posts) == 1
 
 
 def test_weekends_are_skipped_unless_everyday(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service, zone="UTC")
+    subscribe(core, zone="UTC")
     clock.now = datetime(2026, 1, 17, 10, 0, tzinfo=UTC)  # Saturday
-    assert service.tick().posted == []
-    subscribe(service, zone="UTC", days="everyday")
-    assert len(service.tick().posted) == 1
+    assert core.scheduler.tick().posted == []
+    subscribe(core, zone="UTC", days="everyday")
+    assert len(core.scheduler.tick().posted) == 1
 
 
 def test_the_next_post_closes_the_previous_with_its_reveal(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service)
-    service.tick()
+    subscribe(core)
+    core.scheduler.tick()
     first = channel.posts[0]
-    right, wrong = right_and_wrong(service, first.post_id)
-    assert service.answer(TEAM, "U1", choice_value(first.post_id, right)).status == "recorded"
-    assert service.answer(TEAM, "U2", choice_value(first.post_id, wrong)).status == "recorded"
-    assert service.answer(TEAM, "U3", choice_value(first.post_id, right)).status == "recorded"
+    right, wrong = right_and_wrong(core, first.post_id)
+    assert (
+        core.answering.answer(TEAM, "U1", choice_value(first.post_id, right)).status == "recorded"
+    )
+    assert (
+        core.answering.answer(TEAM, "U2", choice_value(first.post_id, wrong)).status == "recorded"
+    )
+    assert (
+        core.answering.answer(TEAM, "U3", choice_value(first.post_id, right)).status == "recorded"
+    )
     clock.advance(days=1)
-    service.tick()
+    core.scheduler.tick()
     assert len(channel.posts) == 2
     reveal = channel.reveals[0]
     assert reveal.post.post_id == first.post_id and reveal.post.closed
@@ -118,89 +126,91 @@ def test_the_next_post_closes_the_previous_with_its_reveal(
     assert reveal.correct_users == ("U1", "U3")
     closed_updates = [u for u in channel.updates if u[1] is not None]
     assert closed_updates[0][0].post_id == first.post_id
-    late = service.answer(TEAM, "U4", choice_value(first.post_id, right))
+    late = core.answering.answer(TEAM, "U4", choice_value(first.post_id, right))
     assert late.status == "closed" and late.question is not None and late.chosen == -1
-    again = service.answer(TEAM, "U2", choice_value(first.post_id, right))
+    again = core.answering.answer(TEAM, "U2", choice_value(first.post_id, right))
     assert again.status == "closed" and again.chosen == wrong and not again.correct
     # nothing was stored or scored after the close
-    assert service.stats(Caller(TEAM, "U4", CHANNEL)).answered == 0
-    assert service.stats(Caller(TEAM, "U2", CHANNEL)).points == 0
+    assert core.boards.stats(Caller(TEAM, "U4", CHANNEL)).answered == 0
+    assert core.boards.stats(Caller(TEAM, "U2", CHANNEL)).points == 0
 
 
-def test_only_the_first_click_counts(service: DailyService, channel: RecordingChannel) -> None:
-    subscribe(service)
-    service.tick()
+def test_only_the_first_click_counts(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    core.scheduler.tick()
     post = channel.posts[0]
-    right, wrong = right_and_wrong(service, post.post_id)
-    first = service.answer(TEAM, "U1", choice_value(post.post_id, wrong))
+    right, wrong = right_and_wrong(core, post.post_id)
+    first = core.answering.answer(TEAM, "U1", choice_value(post.post_id, wrong))
     assert first.status == "recorded" and not first.correct
-    again = service.answer(TEAM, "U1", choice_value(post.post_id, right))
+    again = core.answering.answer(TEAM, "U1", choice_value(post.post_id, right))
     assert again.status == "already" and again.chosen == wrong and not again.correct
-    stats = service.stats(Caller(TEAM, "U1", CHANNEL))
+    stats = core.boards.stats(Caller(TEAM, "U1", CHANNEL))
     assert isinstance(stats, StatsResult)
     assert (stats.answered, stats.correct, stats.points) == (1, 0, 0)
 
 
 @pytest.mark.parametrize("value", ["", "abc", "1", "x:1", "999999:0", "1:99", "-1:0"])
 def test_forged_button_values_change_nothing(
-    service: DailyService, channel: RecordingChannel, value: str
+    core: Core, channel: RecordingChannel, value: str
 ) -> None:
-    subscribe(service)
-    service.tick()
-    assert service.answer(TEAM, "U1", value).status == "invalid"
-    with service.sessions.begin() as session:
-        assert session.scalar(select(func.count()).select_from(Answer)) == 0
+    subscribe(core)
+    core.scheduler.tick()
+    assert core.answering.answer(TEAM, "U1", value).status == "invalid"
+    with core.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(StoredAnswer)) == 0
 
 
-def test_another_teams_post_is_invalid(service: DailyService, channel: RecordingChannel) -> None:
-    subscribe(service)
-    service.tick()
-    outcome = service.answer("T-OTHER", "U1", choice_value(channel.posts[0].post_id, 0))
+def test_another_teams_post_is_invalid(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    core.scheduler.tick()
+    outcome = core.answering.answer("T-OTHER", "U1", choice_value(channel.posts[0].post_id, 0))
     assert outcome.status == "invalid"
 
 
 def test_points_and_streaks_over_several_days(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service, zone="UTC", days="everyday")
+    subscribe(core, zone="UTC", days="everyday")
     pattern = [True, True, True, False, True, None, True]  # None: did not answer
     for day, good in enumerate(pattern):
         clock.now = datetime(2026, 1, 12 + day, 9, 0, tzinfo=UTC)
-        service.tick()
+        core.scheduler.tick()
         post = channel.posts[-1]
         if good is not None:
-            right, wrong = right_and_wrong(service, post.post_id)
-            service.answer(TEAM, "U1", choice_value(post.post_id, right if good else wrong))
+            right, wrong = right_and_wrong(core, post.post_id)
+            core.answering.answer(TEAM, "U1", choice_value(post.post_id, right if good else wrong))
         if day == 2:
-            s = service.stats(Caller(TEAM, "U1", CHANNEL))
+            s = core.boards.stats(Caller(TEAM, "U1", CHANNEL))
             assert (s.current_streak, s.best_streak) == (3, 3)
-    stats = service.stats(Caller(TEAM, "U1", CHANNEL))
+    stats = core.boards.stats(Caller(TEAM, "U1", CHANNEL))
     assert (stats.answered, stats.correct, stats.points) == (6, 5, 5)
     assert (stats.current_streak, stats.best_streak) == (1, 3)  # the gap broke the streak
     assert stats.accuracy == pytest.approx(5 / 6)
     clock.now = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
-    service.tick()  # a new question the user has not answered yet: streak still shown
-    assert service.stats(Caller(TEAM, "U1", CHANNEL)).current_streak == 1
+    core.scheduler.tick()  # a new question the user has not answered yet: streak still shown
+    assert core.boards.stats(Caller(TEAM, "U1", CHANNEL)).current_streak == 1
     clock.now = datetime(2026, 1, 21, 9, 0, tzinfo=UTC)
-    service.tick()  # they missed yesterday's: the streak is over
-    assert service.stats(Caller(TEAM, "U1", CHANNEL)).current_streak == 0
+    core.scheduler.tick()  # they missed yesterday's: the streak is over
+    assert core.boards.stats(Caller(TEAM, "U1", CHANNEL)).current_streak == 0
 
 
 def test_leaderboard_ties_share_a_rank_and_show_the_callers_row(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service, zone="UTC", days="everyday")
+    subscribe(core, zone="UTC", days="everyday")
     # 12 users; user k answers the first k questions of 12 correctly
     for day in range(12):
         clock.now = datetime(2026, 1, 1 + day, 9, 0, tzinfo=UTC)
-        service.tick()
+        core.scheduler.tick()
         post = channel.posts[-1]
-        right, wrong = right_and_wrong(service, post.post_id)
+        right, wrong = right_and_wrong(core, post.post_id)
         for k in range(1, 13):
             user = f"U{k:02d}"
-            service.answer(TEAM, user, choice_value(post.post_id, right if day < k else wrong))
-    service.answer(TEAM, "U02", choice_value(channel.posts[-1].post_id, 0))  # no effect
-    board = service.leaderboard(Caller(TEAM, "U01", CHANNEL), "all")
+            core.answering.answer(
+                TEAM, user, choice_value(post.post_id, right if day < k else wrong)
+            )
+    core.answering.answer(TEAM, "U02", choice_value(channel.posts[-1].post_id, 0))  # no effect
+    board = core.boards.leaderboard(Caller(TEAM, "U01", CHANNEL), "all")
     assert isinstance(board, LeaderboardResult)
     assert [(r.rank, r.user_id, r.points) for r in board.rows[:3]] == [
         (1, "U12", 12),
@@ -211,82 +221,82 @@ def test_leaderboard_ties_share_a_rank_and_show_the_callers_row(
     assert board.caller is not None and (board.caller.rank, board.caller.points) == (12, 1)
 
 
-def test_ties_on_the_board(service: DailyService, channel: RecordingChannel) -> None:
-    subscribe(service)
-    service.tick()
+def test_ties_on_the_board(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    core.scheduler.tick()
     post = channel.posts[0]
-    right, wrong = right_and_wrong(service, post.post_id)
+    right, wrong = right_and_wrong(core, post.post_id)
     for user, good in (("UA", True), ("UB", True), ("UC", False)):
-        service.answer(TEAM, user, choice_value(post.post_id, right if good else wrong))
-    board = service.leaderboard(Caller(TEAM, "UC", CHANNEL), "all")
+        core.answering.answer(TEAM, user, choice_value(post.post_id, right if good else wrong))
+    board = core.boards.leaderboard(Caller(TEAM, "UC", CHANNEL), "all")
     assert isinstance(board, LeaderboardResult)
     assert [(r.rank, r.user_id) for r in board.rows] == [(1, "UA"), (1, "UB")]
     assert board.caller is None  # no points yet
 
 
 def test_week_starts_on_monday_in_the_channels_zone(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service, at="23:30", zone="America/Los_Angeles", days="everyday")
+    subscribe(core, at="23:30", zone="America/Los_Angeles", days="everyday")
     # Sunday 18 Jan 23:30 in LA is Monday 07:30 UTC: it still belongs to LA's week of the 12th
     clock.now = datetime(2026, 1, 19, 7, 30, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     sunday = channel.posts[-1]
-    service.answer(
-        TEAM, "U1", choice_value(sunday.post_id, right_and_wrong(service, sunday.post_id)[0])
+    core.answering.answer(
+        TEAM, "U1", choice_value(sunday.post_id, right_and_wrong(core, sunday.post_id)[0])
     )
     clock.now = datetime(2026, 1, 20, 7, 30, tzinfo=UTC)  # Monday 19 Jan 23:30 LA
-    service.tick()
+    core.scheduler.tick()
     monday = channel.posts[-1]
-    service.answer(
-        TEAM, "U2", choice_value(monday.post_id, right_and_wrong(service, monday.post_id)[0])
+    core.answering.answer(
+        TEAM, "U2", choice_value(monday.post_id, right_and_wrong(core, monday.post_id)[0])
     )
-    week = service.leaderboard(Caller(TEAM, "U1", CHANNEL), "week")
+    week = core.boards.leaderboard(Caller(TEAM, "U1", CHANNEL), "week")
     assert isinstance(week, LeaderboardResult)
     assert [r.user_id for r in week.rows] == ["U2"] and week.start == "2026-01-19"
-    month = service.leaderboard(Caller(TEAM, "U1", CHANNEL), "month")
+    month = core.boards.leaderboard(Caller(TEAM, "U1", CHANNEL), "month")
     assert isinstance(month, LeaderboardResult)
     assert sorted(r.user_id for r in month.rows) == ["U1", "U2"]
 
 
-def test_leaderboard_without_posts_says_so(service: DailyService) -> None:
-    assert isinstance(service.leaderboard(ADMIN, "all"), Notice)
+def test_leaderboard_without_posts_says_so(core: Core) -> None:
+    assert isinstance(core.boards.leaderboard(ADMIN, "all"), Notice)
 
 
 def test_practice_answers_are_kept_but_never_scored(
-    service: DailyService, kb: KnowledgeBase, channel: RecordingChannel
+    core: Core, kb: KnowledgeBase, channel: RecordingChannel
 ) -> None:
-    subscribe(service)
-    service.tick()
+    subscribe(core)
+    core.scheduler.tick()
     caller = Caller(TEAM, "U1", CHANNEL)
     question = next(iter(kb.questions.values()))
-    practice = PracticeService(service.sessions, service.study, clock=service.clock)
+    practice = core.practice
     assert not isinstance(practice.answer(caller, question.id, question.answer_index), Notice)
-    stats = service.stats(caller)
+    stats = core.boards.stats(caller)
     assert (stats.practice_answered, stats.practice_correct, stats.points) == (1, 1, 0)
-    board = service.leaderboard(caller, "all")
+    board = core.boards.leaderboard(caller, "all")
     assert isinstance(board, LeaderboardResult) and board.rows == ()
 
 
-def test_weakest_concepts(service: DailyService, kb: KnowledgeBase) -> None:
+def test_weakest_concepts(core: Core, kb: KnowledgeBase) -> None:
     caller = Caller(TEAM, "U1", CHANNEL)
-    practice = PracticeService(service.sessions, service.study, clock=service.clock)
+    practice = core.practice
     for question in list(kb.questions.values())[:6]:
         wrong = (question.answer_index + 1) % len(question.choices)
         assert not isinstance(practice.answer(caller, question.id, wrong), Notice)
-    stats = service.stats(caller)
+    stats = core.boards.stats(caller)
     assert len(stats.weakest) == 3 and all(right == 0 for _c, right, _n in stats.weakest)
 
 
-def test_two_ticks_at_once_post_once(service: DailyService, channel: RecordingChannel) -> None:
-    subscribe(service)
+def test_two_ticks_at_once_post_once(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
             barrier.wait(timeout=10)
-            service.tick()
+            core.scheduler.tick()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -300,80 +310,77 @@ def test_two_ticks_at_once_post_once(service: DailyService, channel: RecordingCh
 
 
 def test_a_crash_between_claim_and_post_is_posted_once_by_a_later_tick(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service)
-    with service.sessions.begin() as session:  # a process claimed the slot, then died
-        Repository(session).claim_post(
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            slot="2026-01-12",
-            local_date=datetime(2026, 1, 12).date(),
-            question_id=next(iter(service.study.kb.questions)),
-            token="dead-process",
-            now=clock.now,
-            previous_post_id=None,
+    subscribe(core)
+    with core.sessions.begin() as session:  # a process claimed the slot, then died
+        Claims(session, DailyPost, CLAIM_LEASE).acquire(
+            {"team_id": TEAM, "channel_id": CHANNEL, "slot": "2026-01-12"},
+            lambda: {
+                "local_date": datetime(2026, 1, 12).date(),
+                "question_id": next(iter(core.kb.questions)),
+                "previous_post_id": None,
+                "shown_count": 0,
+            },
+            "dead-process",
+            clock.now,
         )
     clock.advance(minutes=1)
-    assert service.tick().posted == []  # the claim is fresh: maybe still posting
+    assert core.scheduler.tick().posted == []  # the claim is fresh: maybe still posting
     clock.advance(minutes=2)
-    assert len(service.tick().posted) == 1
+    assert len(core.scheduler.tick().posted) == 1
     clock.advance(minutes=1)
-    assert service.tick().posted == []
+    assert core.scheduler.tick().posted == []
     assert len(channel.posts) == 1
 
 
 def test_a_failed_post_is_retried_by_the_next_tick(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service)
+    subscribe(core)
     channel.fail_posts = 1
-    assert service.tick().posted == []
+    assert core.scheduler.tick().posted == []
     clock.advance(minutes=1)
-    assert len(service.tick().posted) == 1
-    with service.sessions.begin() as session:
+    assert len(core.scheduler.tick().posted) == 1
+    with core.sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
 
 
 def test_close_time_closes_the_question_the_same_day(
-    service: DailyService, channel: RecordingChannel, clock: Clock
+    core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
-    subscribe(service, zone="UTC", until=time(17, 0))
+    subscribe(core, zone="UTC", until=time(17, 0))
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     clock.now = datetime(2026, 1, 12, 16, 59, tzinfo=UTC)
-    assert service.tick().closed == []
+    assert core.scheduler.tick().closed == []
     clock.now = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)
-    assert service.tick().closed == [channel.posts[0].post_id]
+    assert core.scheduler.tick().closed == [channel.posts[0].post_id]
     assert len(channel.reveals) == 1
 
 
-def test_manual_post_closes_the_open_question(
-    service: DailyService, channel: RecordingChannel
-) -> None:
-    subscribe(service)
-    service.tick()
-    assert service.post_now(ADMIN).text == "Posted a new question in this channel."
+def test_manual_post_closes_the_open_question(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    core.scheduler.tick()
+    assert core.scheduler.post_now(ADMIN).text == "Posted a new question in this channel."
     assert len(channel.posts) == 2 and len(channel.reveals) == 1
     assert channel.posts[0].question.id != channel.posts[1].question.id
 
 
-def test_answer_counts_reach_the_message_coalesced(
-    service: DailyService, channel: RecordingChannel
-) -> None:
-    subscribe(service)
-    service.tick()
+def test_answer_counts_reach_the_message_coalesced(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    core.scheduler.tick()
     post = channel.posts[0]
     for k in range(30):
-        service.answer(TEAM, f"U{k}", choice_value(post.post_id, 0))
-    assert service.refresher.wait_idle()
+        core.answering.answer(TEAM, f"U{k}", choice_value(post.post_id, 0))
+    assert core.wait_idle()
     counts = [view.answer_count for view, reveal in channel.updates if reveal is None]
     assert counts and counts[-1] == 30
     assert len(counts) < 30
 
 
-def test_unsubscribe_stops_posting(service: DailyService, channel: RecordingChannel) -> None:
-    subscribe(service)
-    assert "off" in service.unsubscribe(ADMIN).text
-    assert service.tick().posted == []
-    assert "no daily question to stop" in service.unsubscribe(ADMIN).text
+def test_unsubscribe_stops_posting(core: Core, channel: RecordingChannel) -> None:
+    subscribe(core)
+    assert "off" in core.schedules.unsubscribe(ADMIN).text
+    assert core.scheduler.tick().posted == []
+    assert "no daily question to stop" in core.schedules.unsubscribe(ADMIN).text

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot import knowledge_base
+from bot.cli import main
+from bot.config import load_settings
 from bot.knowledge_base import KnowledgeError
+from bot.knowledge_yaml import Problem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BROKEN = FIXTURES / "broken"
 
 
-def problems_of(path: Path) -> list[knowledge_base.Problem]:
+def problems_of(path: Path) -> list[Problem]:
     _kb, problems = knowledge_base.check([path])
     return problems
 
@@ -119,5 +123,20 @@ def test_virtsec_knowledge_env_overrides_the_bundled_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VIRTSEC_KNOWLEDGE", str(FIXTURES / "valid"))
-    kb = knowledge_base.load()
+    kb = knowledge_base.load(load_settings(dotenv_path=None).knowledge)
     assert set(kb.concepts) == {"vm-escape", "hypervisor"}
+
+
+def test_kb_lint_checks_the_knowledge_named_in_a_dotenv_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("VIRTSEC_KNOWLEDGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"VIRTSEC_KNOWLEDGE={FIXTURES / 'broken' / 'syntax.yaml'}\n")
+    out = io.StringIO()
+    assert main(["kb", "lint"], stdout=out) == 1
+    assert "syntax.yaml" in out.getvalue()
+    (tmp_path / ".env").write_text(f"VIRTSEC_KNOWLEDGE={FIXTURES / 'valid'}\n")
+    out = io.StringIO()
+    assert main(["kb", "lint"], stdout=out) == 0
+    assert "2 concepts" in out.getvalue()

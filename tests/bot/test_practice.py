@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import practice
 from bot.knowledge_base import KnowledgeBase
+from bot.library import Library
 from bot.practice_service import PracticeService
-from bot.services import Caller, Notice, PracticeQuestion, Study
+from bot.results import Caller, Notice, PracticeQuestion
 from tests.fakes.clock import Clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -79,7 +80,7 @@ def test_mastery_and_due_counts(kb: KnowledgeBase) -> None:
 @pytest.fixture
 def svc(sessions: sessionmaker[Session], kb: KnowledgeBase) -> tuple[PracticeService, Clock]:
     clock = Clock(T0)
-    return PracticeService(sessions, Study(lambda: kb), clock=clock), clock
+    return PracticeService(sessions, Library(lambda: kb), clock), clock
 
 
 def test_service_brings_a_missed_question_back_before_a_known_one(

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import DailyOn, WeeklyToggle
-from bot.daily_service import DailyService
+from bot.core import Core
 from bot.knowledge_base import KnowledgeBase
-from bot.services import Caller, Study
-from bot.storage.repository import Repository
+from bot.library import Library
+from bot.results import Caller
+from bot.storage.posts import Posts
 from tests.fakes.clock import Clock
 from tests.fakes.recording_channel import RecordingChannel
 
@@ -23,17 +24,17 @@ ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 @pytest.fixture
 def setup(
     sessions: sessionmaker[Session], kb: KnowledgeBase
-) -> Iterator[tuple[DailyService, RecordingChannel, Clock]]:
+) -> Iterator[tuple[Core, RecordingChannel, Clock]]:
     clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # a Monday
     channel = RecordingChannel()
-    service = DailyService(sessions, Study(lambda: kb), channel, clock=clock, refresh_interval=0.05)
-    service.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
-    yield service, channel, clock
-    assert service.refresher.wait_idle()
+    core = Core(Library(lambda: kb), sessions, channel, clock=clock, refresh_interval=0.05)
+    core.schedules.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
+    yield core, channel, clock
+    assert core.wait_idle()
 
 
 def answer_week(
-    service: DailyService,
+    core: Core,
     clock: Clock,
     monday: int,
     plan: dict[str, list[bool | None]],
@@ -43,13 +44,13 @@ def answer_week(
     """Five weekdays from 2026-01-<monday>: plan[user][day] right/wrong/None (no answer)."""
     for day in range(5):
         clock.now = datetime(2026, 1, monday + day, 9, 0, tzinfo=UTC)
-        service.tick()
-        post_id = service.open_post_id(team, channel_id)
+        core.scheduler.tick()
+        post_id = core.answering.open_post_id(team, channel_id)
         assert post_id is not None
-        with service.sessions.begin() as session:
-            db_post = Repository(session).post(post_id)
+        with core.sessions.begin() as session:
+            db_post = Posts(session).get(post_id)
             assert db_post is not None
-            question = service.study.kb.questions[db_post.question_id]
+            question = core.kb.questions[db_post.question_id]
         for user, answers in plan.items():
             good = answers[day]
             if good is None:
@@ -59,21 +60,21 @@ def answer_week(
                 if good
                 else (question.answer_index + 1) % len(question.choices)
             )
-            service.answer(team, user, f"{post_id}:{choice}")
+            core.answering.answer(team, user, f"{post_id}:{choice}")
 
 
 def test_monday_report_has_top_improved_missed_hardest_and_participation(
-    setup: tuple[DailyService, RecordingChannel, Clock],
+    setup: tuple[Core, RecordingChannel, Clock],
 ) -> None:
-    service, channel, clock = setup
+    core, channel, clock = setup
     answer_week(
-        service,
+        core,
         clock,
         5,
         {"UA": [True, False, False, False, False], "UB": [True, True, True, True, True]},
     )
     answer_week(
-        service,
+        core,
         clock,
         12,
         {
@@ -83,7 +84,7 @@ def test_monday_report_has_top_improved_missed_hardest_and_participation(
         },
     )
     clock.now = datetime(2026, 1, 19, 9, 0, tzinfo=UTC)  # Monday: report on the 12th-16th
-    report = service.tick()
+    report = core.scheduler.tick()
     assert report.reports == [CHANNEL]
     week = channel.reports[-1]
     assert str(week.week_start) == "2026-01-12"
@@ -95,45 +96,45 @@ def test_monday_report_has_top_improved_missed_hardest_and_participation(
 
 
 def test_the_report_is_posted_once_even_when_ticks_repeat(
-    setup: tuple[DailyService, RecordingChannel, Clock],
+    setup: tuple[Core, RecordingChannel, Clock],
 ) -> None:
-    service, channel, clock = setup
-    answer_week(service, clock, 5, {"UA": [True] * 5})
+    core, channel, clock = setup
+    answer_week(core, clock, 5, {"UA": [True] * 5})
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     for minutes in range(1, 4):
         clock.now = datetime(2026, 1, 12, 9, minutes, tzinfo=UTC)
-        service.tick()
+        core.scheduler.tick()
     assert len(channel.reports) == 1
 
 
-def test_a_quiet_week_posts_nothing(setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
-    service, channel, clock = setup
+def test_a_quiet_week_posts_nothing(setup: tuple[Core, RecordingChannel, Clock]) -> None:
+    core, channel, clock = setup
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-    service.unsubscribe(ADMIN)  # no questions the week before
-    service.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
-    service.tick()
+    core.schedules.unsubscribe(ADMIN)  # no questions the week before
+    core.schedules.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))
+    core.scheduler.tick()
     assert channel.reports == []
 
 
 def test_admins_can_turn_the_report_off(
-    setup: tuple[DailyService, RecordingChannel, Clock],
+    setup: tuple[Core, RecordingChannel, Clock],
 ) -> None:
-    service, channel, clock = setup
-    answer_week(service, clock, 5, {"UA": [True] * 5})
-    assert "off" in service.execute(WeeklyToggle(False), ADMIN).text  # type: ignore[union-attr]
+    core, channel, clock = setup
+    answer_week(core, clock, 5, {"UA": [True] * 5})
+    assert "off" in core.execute(WeeklyToggle(False), ADMIN).text  # type: ignore[union-attr]
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     assert channel.reports == []
-    service.execute(WeeklyToggle(True), ADMIN)
+    core.execute(WeeklyToggle(True), ADMIN)
     clock.now = datetime(2026, 1, 12, 9, 5, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     assert len(channel.reports) == 1
 
 
-def test_a_failed_report_is_retried(setup: tuple[DailyService, RecordingChannel, Clock]) -> None:
-    service, channel, clock = setup
-    answer_week(service, clock, 5, {"UA": [True] * 5})
+def test_a_failed_report_is_retried(setup: tuple[Core, RecordingChannel, Clock]) -> None:
+    core, channel, clock = setup
+    answer_week(core, clock, 5, {"UA": [True] * 5})
     original = channel.post_report
 
     def broken(report: object) -> str:
@@ -141,8 +142,8 @@ def test_a_failed_report_is_retried(setup: tuple[DailyService, RecordingChannel,
 
     channel.post_report = broken  # type: ignore[method-assign]
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     channel.post_report = original  # type: ignore[method-assign]
     clock.now = datetime(2026, 1, 12, 9, 1, tzinfo=UTC)
-    service.tick()
+    core.scheduler.tick()
     assert len(channel.reports) == 1

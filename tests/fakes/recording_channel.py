@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from bot.daily_service import PostView, Reveal
-from bot.weekly import WeeklyReportView
+from bot.daily.channel import PostView, Reveal
+from bot.daily.weekly import WeeklyReportView
 
 
 @dataclass

@@ -21,12 +21,11 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
 from bot import knowledge_base
-from bot.assistant import Assistant
 from bot.config import Settings
-from bot.services import Study
+from bot.library import Library
 from bot.storage.db import make_engine, ping
 from bot.storage.migrate import upgrade
-from handlers.app import build
+from handlers.app import SlackApp, build
 from handlers.wsgi import make_wsgi_app
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
@@ -212,9 +211,9 @@ class SlackClient:
 
 
 @pytest.fixture(scope="session")
-def study() -> Study:
-    """The core over the bundled knowledge base."""
-    return Study(lambda: knowledge_base.load([knowledge_base.bundled_knowledge_dir()]))
+def library() -> Library:
+    """The bundled knowledge base, as the app serves it."""
+    return Library(lambda: knowledge_base.load([knowledge_base.bundled_knowledge_dir()]))
 
 
 @pytest.fixture
@@ -237,11 +236,11 @@ def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings
 
 
 @pytest.fixture
-def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
+def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[Any]:
     """Start the app's WSGI server on a free loopback port; returns a factory of clients."""
     servers: list[_ThreadingWSGIServer] = []
     threads: list[threading.Thread] = []
-    assistants: list[Assistant] = []
+    apps: list[SlackApp] = []
     engines: list[Engine] = []
 
     def start(engine: Engine | None = None, **overrides: Any) -> SlackClient:
@@ -253,9 +252,9 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
             if ping(engine)[0]:
                 upgrade(engine)
             engines.append(engine)
-        bolt, assistant = build(settings, study, engine=engine)
-        assistants.append(assistant)
-        app = make_wsgi_app(bolt, lambda: ping(engine))
+        slack_app = build(settings, library, engine=engine)
+        apps.append(slack_app)
+        app = make_wsgi_app(slack_app.app, lambda: ping(engine))
         server = make_server(
             "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )
@@ -268,8 +267,8 @@ def serve(fake_slack: FakeSlack, study: Study, tmp_path: Path) -> Iterator[Any]:
         return SlackClient(f"http://127.0.0.1:{server.server_port}", fake_slack)
 
     yield start
-    for assistant in assistants:  # no background work or open connection outlives the test
-        assert assistant.close()
+    for slack_app in apps:  # no background work or open connection outlives the test
+        assert slack_app.close()
     for engine in engines:
         engine.dispose()
     for server in servers:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from bot.storage.db import make_engine, session_factory
-from bot.storage.tables import Answer, DailyPost, Score, Subscription
+from bot.storage.tables import DailyPost, Score, StoredAnswer, Subscription
 from tests.conftest import engine_url
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SIGNING_SECRET, SlackClient, validate_blocks
@@ -124,13 +124,15 @@ def test_100_people_clicking_5_times_at_once_score_exactly_once(
         lambda: all(len(fake_slack.responses(f"u{k}")) == 5 for k in range(100)), timeout=60
     )
     with session_factory(engine).begin() as session:
-        assert session.scalar(select(func.count()).select_from(Answer)) == 100
+        assert session.scalar(select(func.count()).select_from(StoredAnswer)) == 100
         assert session.scalar(select(func.count()).select_from(DailyPost)) == 1
         first_choices = {k: k % len(buttons) for k in range(100)}  # first click counts
-        rows = session.execute(select(Answer.user_id, Answer.choice)).all()
+        rows = session.execute(select(StoredAnswer.user_id, StoredAnswer.choice)).all()
         assert {u: c for u, c in rows} == {f"U{k:03d}": first_choices[k] for k in range(100)}
         points = session.scalar(select(func.sum(Score.points)))
-        right = session.scalar(select(func.count()).select_from(Answer).where(Answer.correct))
+        right = session.scalar(
+            select(func.count()).select_from(StoredAnswer).where(StoredAnswer.correct)
+        )
         assert points == right
     for k in range(100):
         already = [r for r in fake_slack.responses(f"u{k}") if "already answered" in r["text"]]
@@ -154,7 +156,7 @@ def test_forged_daily_values_get_a_polite_error_and_store_nothing(
         client.click("daily_answer", value, ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 4)
     assert all("no longer available" in r["text"] for r in fake_slack.responses("click"))
-    assert count_rows(db_url(tmp_path), Answer) == 0
+    assert count_rows(db_url(tmp_path), StoredAnswer) == 0
 
 
 def test_a_new_post_closes_the_old_one_with_a_reveal_in_thread(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.services import Study
+from bot.library import Library
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SlackClient, validate_blocks
 
@@ -57,7 +57,7 @@ def test_an_active_user_sees_streak_accuracy_board_and_next_question(
 
 
 def test_practice_on_the_home_tab(
-    serve: Serve, fake_slack: FakeSlack, study: Study, engine: Engine
+    serve: Serve, fake_slack: FakeSlack, library: Library, engine: Engine
 ) -> None:
     client = serve(engine=engine)
     client.click("home_practice", "*", user="U2", home=True)
@@ -84,7 +84,7 @@ def test_practice_on_the_home_tab(
         if e["action_id"] == "practice_answer"
     ]
     qid = values[0].split("|")[0]
-    assert "vm-escape" in study.kb.questions[qid].concepts
+    assert "vm-escape" in library.kb.questions[qid].concepts
 
 
 def test_weakest_concepts_get_study_and_practice_buttons(

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.storage.tables import Answer, Score
+from bot.storage.tables import Score, StoredAnswer
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SIGNING_SECRET, SlackClient, validate_blocks
 from tests.handlers.test_daily_slack import answer_buttons, count_rows, post_question
@@ -135,9 +135,9 @@ def test_two_workers_on_sqlite_score_concurrent_clicks_exactly(tmp_path: Path) -
             _out, err = proc.communicate(timeout=20)
     assert err.count("Booting worker") == 2
     assert "Traceback" not in err and "locked" not in err
-    assert count_rows(db, Answer) == 40
+    assert count_rows(db, StoredAnswer) == 40
     assert count_rows(db, Score) == 40
-    right = count_rows(db, Answer, Answer.correct)
+    right = count_rows(db, StoredAnswer, StoredAnswer.correct)
     assert count_rows(db, Score, Score.points == 1) == right
     for k in range(40):  # one verdict each; the later clicks are told they already answered
         texts = sorted(r["text"] for r in slack.responses(f"u{k}"))

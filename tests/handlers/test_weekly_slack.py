@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.commands import DailyOn
-from bot.daily_service import DailyService
-from bot.services import Caller, Study
+from bot.core import Core
+from bot.library import Library
+from bot.results import Caller
 from bot.storage.db import session_factory
 from handlers.slack_channel import SlackChannel
 from tests.bot.test_weekly import answer_week
@@ -19,19 +20,17 @@ from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import validate_blocks
 
 
-def test_weekly_report_blocks(engine: Engine, study: Study) -> None:
+def test_weekly_report_blocks(engine: Engine, library: Library) -> None:
     with FakeSlack() as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url)
         clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         channel = SlackChannel(client)
-        service = DailyService(
-            session_factory(engine), study, channel, clock=clock, refresh_interval=0.05
-        )
-        service.subscribe(
+        core = Core(library, session_factory(engine), channel, clock=clock, refresh_interval=0.05)
+        core.schedules.subscribe(
             Caller("T0TEST", "UADMIN", "C1", is_admin=True), DailyOn(time(9, 0), "UTC", "weekdays")
         )
         answer_week(
-            service,
+            core,
             clock,
             5,
             {"UA": [True, False, True, False, True], "UB": [False, False, True, True, False]},
@@ -39,8 +38,8 @@ def test_weekly_report_blocks(engine: Engine, study: Study) -> None:
             channel_id="C1",
         )
         clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-        assert service.tick().reports == ["C1"]
-        assert service.refresher.wait_idle()
+        assert core.scheduler.tick().reports == ["C1"]
+        assert core.wait_idle()
         report = next(
             c
             for c in slack.calls_to("chat.postMessage")

@@ -5,9 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from bot.daily import Ranked, rank
 from bot.knowledge_base import Concept, KnowledgeBase, Question
+from bot.scoring import Ranked, rank
+from bot.storage.answers import WeekAnswer
+from bot.storage.scores import Points
+
+
+class Gain(NamedTuple):
+    """Points gained over the week before."""
+
+    user_id: str
+    gain: int
+
+
+class Missed(NamedTuple):
+    """A concept the team got wrong."""
+
+    concept: Concept
+    wrong: int
+    answers: int
+
+
+class Hardest(NamedTuple):
+    """The question the fewest got right."""
+
+    question: Question
+    right: int
+    answers: int
 
 
 @dataclass(frozen=True)
@@ -18,9 +44,9 @@ class WeeklyReportView:
     channel_id: str
     week_start: date
     top: tuple[Ranked, ...]
-    improved: tuple[tuple[str, int], ...]  # user, points gained over the week before
-    missed: tuple[tuple[Concept, int, int], ...]  # concept, wrong answers, answers
-    hardest: tuple[Question, int, int] | None  # question, right answers, answers
+    improved: tuple[Gain, ...]
+    missed: tuple[Missed, ...]
+    hardest: Hardest | None
     participants: int
     answers: int
     questions: int
@@ -31,47 +57,45 @@ def build_report(
     team_id: str,
     channel_id: str,
     week_start: date,
-    week_points: list[tuple[str, int]],
+    week_points: list[Points],
     previous_points: dict[str, int],
-    answers: Iterable[tuple[str, str, bool, int]],
+    answers: Iterable[WeekAnswer],
     questions: int,
 ) -> WeeklyReportView:
-    """Assemble the report from the week's points and answers (user, question, right, post)."""
+    """Assemble the report from the week's points and daily answers."""
     rows = list(answers)
     top = tuple(r for r in rank(week_points) if r.rank <= 3)
-    improved = sorted(
-        (
-            (u, p - previous_points.get(u, 0))
-            for u, p in week_points
-            if p - previous_points.get(u, 0) > 0
-        ),
-        key=lambda x: (-x[1], x[0]),
-    )[:3]
+    gains = (Gain(u, p - previous_points.get(u, 0)) for u, p in week_points)
+    improved = sorted((g for g in gains if g.gain > 0), key=lambda g: (-g.gain, g.user_id))[:3]
     per_concept: dict[str, list[int]] = {}
     per_post: dict[int, list[int]] = {}
     question_of: dict[int, str] = {}
-    for _user, question_id, correct, post_id in rows:
-        question = kb.questions.get(question_id)
+    for row in rows:
+        question = kb.questions.get(row.question_id)
         if question is None:
             continue
         wrong_total = per_concept.setdefault(question.concepts[0], [0, 0])
-        wrong_total[0] += int(not correct)
+        wrong_total[0] += int(not row.correct)
         wrong_total[1] += 1
-        right_total = per_post.setdefault(post_id, [0, 0])
-        right_total[0] += int(correct)
+        right_total = per_post.setdefault(row.post_id, [0, 0])
+        right_total[0] += int(row.correct)
         right_total[1] += 1
-        question_of[post_id] = question_id
+        question_of[row.post_id] = row.question_id
     missed = tuple(
         sorted(
-            ((kb.concepts[c], w, n) for c, (w, n) in per_concept.items() if w and c in kb.concepts),
-            key=lambda x: (-x[1] / x[2], -x[1], x[0].id),
+            (
+                Missed(kb.concepts[c], w, n)
+                for c, (w, n) in per_concept.items()
+                if w and c in kb.concepts
+            ),
+            key=lambda m: (-m.wrong / m.answers, -m.wrong, m.concept.id),
         )[:3]
     )
     hardest = None
     if per_post:
         post_id = min(per_post, key=lambda p: (per_post[p][0] / per_post[p][1], -per_post[p][1], p))
         right, total = per_post[post_id]
-        hardest = (kb.questions[question_of[post_id]], right, total)
+        hardest = Hardest(kb.questions[question_of[post_id]], right, total)
     return WeeklyReportView(
         team_id,
         channel_id,
@@ -80,7 +104,7 @@ def build_report(
         tuple(improved),
         missed,
         hardest,
-        len({r[0] for r in rows}),
+        len({r.user_id for r in rows}),
         len(rows),
         questions,
     )

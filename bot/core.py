@@ -1,0 +1,131 @@
+"""The core, put together: every use case over one knowledge library, one database and one
+channel, and the one place that routes a `/virtsec` command to its use case.
+
+Slack (`handlers/`), the console and the tests build a `Core` with their own channel and call
+`execute` for commands, or a use case directly for a button (`core.answering.answer`, ...).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import assert_never
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.commands import (
+    USAGE,
+    Command,
+    DailyOff,
+    DailyOn,
+    DailyStatus,
+    Help,
+    Leaderboard,
+    Lookup,
+    PostNow,
+    Quiz,
+    Reload,
+    ScenarioCommand,
+    Stats,
+    TipCommand,
+    Topics,
+    WeeklyToggle,
+)
+from bot.daily.answering import Answering
+from bot.daily.boards import Boards
+from bot.daily.channel import Channel
+from bot.daily.scheduler import Scheduler
+from bot.daily.subscriptions import Schedules
+from bot.knowledge_base import KnowledgeBase
+from bot.library import Library
+from bot.practice_service import PracticeService
+from bot.progress import Progress
+from bot.results import Caller, HelpResult, Notice, Reply
+from bot.study import Study
+
+ADMIN_ONLY = "Only virtsec admins can do that. Ask a workspace admin, or see `/virtsec help`."
+
+
+def may_administer(
+    user_id: str, configured_admins: tuple[str, ...], workspace_admin: Callable[[], bool]
+) -> bool:
+    """Admins are VIRTSEC_ADMINS when set, otherwise workspace admins and owners."""
+    if configured_admins:
+        return user_id in configured_admins
+    return workspace_admin()
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class Core:
+    """The use cases of virtsec, wired to one library, database and channel."""
+
+    def __init__(
+        self,
+        library: Library,
+        sessions: sessionmaker[Session],
+        channel: Channel,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        refresh_interval: float = 2.0,
+        rng: random.Random | None = None,
+    ):
+        self.library = library
+        self.sessions = sessions
+        self.clock = clock
+        self.study = Study(library, rng)
+        self.schedules = Schedules(sessions, clock)
+        self.scheduler = Scheduler(sessions, library, channel, clock)
+        self.answering = Answering(sessions, library, channel, clock, refresh_interval)
+        self.boards = Boards(sessions, library, clock)
+        self.practice = PracticeService(sessions, library, clock)
+        self.progress = Progress(self.boards, self.practice, self.schedules)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base in use."""
+        return self.library.kb
+
+    def execute(self, command: Command, caller: Caller) -> Reply:
+        """Run a parsed `/virtsec` command for a caller; admin commands need an admin."""
+        if command.admin and not caller.is_admin:
+            return Notice(ADMIN_ONLY, error=True)
+        match command:
+            case Lookup(query=query):
+                return self.study.lookup(query)
+            case Help():
+                return HelpResult(USAGE)
+            case Topics(tag=tag):
+                return self.study.topics(tag)
+            case TipCommand():
+                return self.study.tip()
+            case ScenarioCommand(name=name):
+                return self.study.scenario(name)
+            case Quiz():
+                return self.practice.next_question(caller)
+            case Leaderboard(period=period):
+                return self.boards.leaderboard(caller, period)
+            case Stats():
+                return self.progress.stats(caller)
+            case DailyOn():
+                return self.schedules.subscribe(caller, command)
+            case DailyOff():
+                return self.schedules.unsubscribe(caller)
+            case DailyStatus():
+                return self.schedules.status(caller)
+            case WeeklyToggle(enabled=enabled):
+                return self.schedules.weekly_toggle(caller, enabled)
+            case PostNow():
+                return self.scheduler.post_now(caller)
+            case Reload():
+                return self.library.reload()
+            case _:
+                assert_never(command)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait for background refreshes of posted questions (tests, shutdown)."""
+        return self.answering.refresher.wait_idle(timeout)

@@ -1,0 +1,1 @@
+"""The daily practice question: schedules and posting, answering, boards, the weekly report."""

@@ -1,0 +1,106 @@
+"""Answering a daily question: the click path, and the live answer count on the post."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.coalescer import Coalescer
+from bot.daily.channel import Channel, post_view
+from bot.library import KnowledgeSource
+from bot.results import DailyAnswerResult
+from bot.scoring import ClickStatus, Period, period_bounds
+from bot.storage.answers import Answers
+from bot.storage.clicks import ClickLedger, Grade, PostRow
+from bot.storage.posts import Posts
+from bot.storage.tables import ClaimStatus
+
+MAX_ID_DIGITS = 12
+
+
+def parse_answer_value(value: str) -> tuple[int, int] | None:
+    """A daily answer button's value, "<post id>:<choice>"; None unless both are plain
+    ASCII numbers of sensible length."""
+    post_text, _, choice_text = value.partition(":")
+    for text in (post_text, choice_text):
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS):
+            return None
+    return int(post_text), int(choice_text)
+
+
+class Answering:
+    """Records clicks (the first answer of each person counts, once) and keeps the count
+    shown on the post fresh, at most once per `refresh_interval` seconds per post."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        knowledge: KnowledgeSource,
+        channel: Channel,
+        clock: Callable[[], datetime],
+        refresh_interval: float = 2.0,
+    ):
+        self.sessions = sessions
+        self.knowledge = knowledge
+        self.channel = channel
+        self.clock = clock
+        self.ledger = ClickLedger(sessions)
+        self.refresher: Coalescer[int] = Coalescer(
+            "the answer count on daily post", refresh_interval, self.refresh_count
+        )
+
+    def answer(self, team_id: str, user_id: str, value: str) -> DailyAnswerResult:
+        """Record a click on an answer button whose value is "<post id>:<choice>"."""
+        parsed = parse_answer_value(value)
+        if parsed is None:
+            return DailyAnswerResult(ClickStatus.INVALID)
+        post_id, choice = parsed
+        kb = self.knowledge.kb
+
+        def grade(post: PostRow) -> Grade | None:
+            question = kb.questions.get(post.question_id)
+            if post.team_id != team_id or question is None:
+                return None
+            if not 0 <= choice < len(question.choices):
+                return None
+            week = period_bounds(Period.WEEK, post.local_date)
+            month = period_bounds(Period.MONTH, post.local_date)
+            assert week is not None and month is not None
+            return Grade(choice, choice == question.answer_index, week[0], month[0])
+
+        click = self.ledger.record(post_id, user_id, self.clock(), grade)
+        if click.status == ClickStatus.INVALID or click.post is None:
+            return DailyAnswerResult(ClickStatus.INVALID)
+        question = kb.questions[click.post.question_id]
+        if click.status == ClickStatus.RECORDED:  # committed: the count can be refreshed
+            self.refresher.request(post_id)
+        return DailyAnswerResult(
+            click.status,
+            question,
+            click.choice,
+            click.correct,
+            kb.concepts_of(question.concepts),
+        )
+
+    def refresh_count(self, post_id: int) -> None:
+        """Show the current answer count on the question (coalesced by `refresher`)."""
+        with self.sessions.begin() as session:
+            posts = Posts(session)
+            post = posts.get(post_id)
+            if post is None or post.status != ClaimStatus.POSTED or post.message_ts is None:
+                return
+            count = Answers(session).count(post_id)
+            if count == post.shown_count:
+                return
+            posts.set_shown_count(post_id, count)
+            view = post_view(self.knowledge.kb, post, count)
+        self.channel.update_question(view)
+
+    def open_post_id(self, team_id: str, channel_id: str) -> int | None:
+        """The newest open question in a channel (what a letter typed in the console
+        answers)."""
+        with self.sessions.begin() as session:
+            posts = Posts(session).open(team_id, channel_id)
+            return posts[-1].id if posts else None

@@ -1,0 +1,108 @@
+"""Daily posts: questions posted in channels (claimed first, see claims.py), and the
+weekly reports' rows. Repositories never commit: the caller owns the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.storage.sql import rowcount
+from bot.storage.tables import ClaimStatus, DailyPost
+
+
+class Posts:
+    """Data access to daily posts for one unit of work."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, post_id: int) -> DailyPost | None:
+        """A post by id."""
+        return self.session.get(DailyPost, post_id)
+
+    def for_slot(self, team_id: str, channel_id: str, slot: str) -> DailyPost | None:
+        """The post (or claim) for a slot."""
+        return self.session.scalar(
+            select(DailyPost).where(
+                DailyPost.team_id == team_id,
+                DailyPost.channel_id == channel_id,
+                DailyPost.slot == slot,
+            )
+        )
+
+    def open(self, team_id: str, channel_id: str) -> Sequence[DailyPost]:
+        """Posted and not yet closed, oldest first."""
+        return self.session.scalars(
+            select(DailyPost)
+            .where(
+                DailyPost.team_id == team_id,
+                DailyPost.channel_id == channel_id,
+                DailyPost.status == ClaimStatus.POSTED,
+            )
+            .order_by(DailyPost.id)
+        ).all()
+
+    def latest(self, team_id: str, channel_id: str, limit: int = 2) -> Sequence[DailyPost]:
+        """The newest posted or closed posts, newest first."""
+        return self.session.scalars(
+            select(DailyPost)
+            .where(
+                DailyPost.team_id == team_id,
+                DailyPost.channel_id == channel_id,
+                DailyPost.status != ClaimStatus.CLAIMED,
+            )
+            .order_by(DailyPost.id.desc())
+            .limit(limit)
+        ).all()
+
+    def last_id(self, team_id: str, channel_id: str) -> int | None:
+        """The newest post's id (any status)."""
+        return self.session.scalar(
+            select(func.max(DailyPost.id)).where(
+                DailyPost.team_id == team_id, DailyPost.channel_id == channel_id
+            )
+        )
+
+    def close(self, post_id: int, now: datetime) -> bool:
+        """Close an open post; False when it was not open (someone closed it already)."""
+        result = self.session.execute(
+            update(DailyPost)
+            .where(DailyPost.id == post_id, DailyPost.status == ClaimStatus.POSTED)
+            .values(status=ClaimStatus.CLOSED, closed_at=now)
+        )
+        return rowcount(result) == 1
+
+    def question_use_counts(self, team_id: str, channel_id: str) -> dict[str, int]:
+        """How often each question was posted in a channel."""
+        rows = self.session.execute(
+            select(DailyPost.question_id, func.count())
+            .where(DailyPost.team_id == team_id, DailyPost.channel_id == channel_id)
+            .group_by(DailyPost.question_id)
+        ).all()
+        return {q: int(n) for q, n in rows}
+
+    def set_shown_count(self, post_id: int, count: int) -> None:
+        """Remember the answer count shown on the message."""
+        self.session.execute(
+            update(DailyPost).where(DailyPost.id == post_id).values(shown_count=count)
+        )
+
+    def count_between(self, team_id: str, channel_id: str, start: date, end: date) -> int:
+        """How many questions were posted with dates in [start, end)."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(DailyPost)
+                .where(
+                    DailyPost.team_id == team_id,
+                    DailyPost.channel_id == channel_id,
+                    DailyPost.status != ClaimStatus.CLAIMED,
+                    DailyPost.local_date >= start,
+                    DailyPost.local_date < end,
+                )
+            )
+            or 0
+        )

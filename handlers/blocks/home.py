@@ -1,0 +1,130 @@
+"""Block Kit for the App Home dashboard."""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.knowledge_base import LETTERS
+from bot.results import Dashboard, Focus, Notice, PracticeOutcome, PracticeQuestion
+from handlers.actions import HOME_PRACTICE, OPEN_CONCEPT
+from handlers.blocks.common import (
+    bar,
+    button,
+    choice_lines,
+    context,
+    escape,
+    header,
+    practice_buttons,
+    section,
+)
+
+HOME_BLOCKS = 100
+
+
+def _home_practice(focus: Focus) -> list[Block]:
+    match focus:
+        case PracticeQuestion(question=q):
+            return [
+                section(f":dart: *Practice:* {escape(q.prompt)}\n{choice_lines(q)}"),
+                practice_buttons(q),
+                DividerBlock(),
+            ]
+        case PracticeOutcome(question=q):
+            verdict = (
+                f":white_check_mark: *Correct:* {escape(q.answer_label)}"
+                if focus.correct
+                else f":x: You chose {LETTERS[focus.chosen]}. "
+                f"*The answer is {escape(q.answer_label)}.*"
+            )
+            return [
+                section(f":dart: *Practice:* {escape(q.prompt)}"),
+                section(verdict),
+                section(escape(q.explanation)),
+                ActionsBlock(
+                    elements=[button("Next question", HOME_PRACTICE, "*", style="primary")]
+                ),
+                DividerBlock(),
+            ]
+        case Notice():
+            return [section(escape(focus.text)), DividerBlock()]
+        case None:
+            return []
+        case _:
+            assert_never(focus)
+
+
+def render_home(dashboard: Dashboard) -> list[dict[str, Any]]:
+    """The App Home tab: streaks, accuracy, mastery, weak spots, the board, the next question."""
+    stats = dashboard.stats
+    blocks: list[Block] = [header("virtsec — your virtualization-security study")]
+    blocks += _home_practice(dashboard.focus)
+    if stats.answered or stats.practice_answered:
+        blocks.append(
+            section(
+                f":fire: *Streak:* {stats.current_streak} (best {stats.best_streak})   "
+                f":dart: *Accuracy:* {stats.accuracy:.0%} of {stats.answered} daily answers   "
+                f":books: *Practice:* {stats.practice_answered} answered, {stats.due} due"
+            )
+        )
+    else:
+        blocks.append(
+            section(
+                "Welcome! Answer the daily question in your study channel, or practise here: "
+                "questions you miss come back sooner, the ones you know come back later."
+            )
+        )
+    blocks.append(
+        ActionsBlock(elements=[button("Practice now", HOME_PRACTICE, "*", style="primary")])
+    )
+    if dashboard.weakest:
+        blocks.append(section("*Your weakest concepts*"))
+        for concept, level in dashboard.weakest:
+            line = f"`{bar(level)}` {level:.0%}  {escape(concept.title)}"
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(text=line),
+                    accessory=button("Study", OPEN_CONCEPT, concept.id),
+                )
+            )
+            blocks.append(
+                ActionsBlock(
+                    elements=[button(f"Practice {concept.title}", HOME_PRACTICE, concept.id)]
+                )
+            )
+    if stats.mastery:
+        bars = "\n".join(f"`{bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in stats.mastery)
+        for start in range(0, len(bars), 2900):  # long lists over several sections
+            chunk = bars[start : start + 2900]
+            blocks.append(section(("*Mastery per concept*\n" if start == 0 else "") + chunk))
+    blocks.append(DividerBlock())
+    if dashboard.board is not None and dashboard.channel_id:
+        rows = (
+            "\n".join(
+                f"{r.rank}. <@{escape(r.user_id)}> — {r.points}" for r in dashboard.board.rows
+            )
+            or "No points yet."
+        )
+        mine = dashboard.board.caller
+        you = f"\nYou: #{mine.rank} with {mine.points}" if mine else "\nYou: no points yet"
+        blocks.append(section(f"*Leaderboard in <#{escape(dashboard.channel_id)}>*\n{rows}{you}"))
+    if dashboard.next_post is not None:
+        blocks.append(context(f"Next daily question: {dashboard.next_post:%a %d %b %H:%M %Z}"))
+    elif dashboard.channel_id is None:
+        blocks.append(
+            context(
+                "No daily question yet: an admin can start one in a channel "
+                "with `/virtsec daily on 09:00 Europe/Berlin`."
+            )
+        )
+    dicts = [b.to_dict() for b in blocks]
+    if len(dicts) > HOME_BLOCKS:
+        raise ValueError(f"{len(dicts)} blocks; a Home tab holds {HOME_BLOCKS}")
+    return dicts
