@@ -11,12 +11,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///virtsec.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-MODES = ("http", "socket", "console")
+Mode = Literal["http", "socket", "tick"]
+"""What the bot is about to run: each needs its own settings (`Settings.require`)."""
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -67,7 +69,7 @@ class Settings:
         """True when a bot token is configured (Slack mode rather than console)."""
         return bool(self.slack_bot_token)
 
-    def require(self, mode: str) -> None:
+    def require(self, mode: Mode) -> None:
         """Raise ConfigError naming every variable the mode needs and lacks."""
         problems = []
         if mode in ("http", "socket", "tick"):

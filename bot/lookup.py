@@ -17,7 +17,6 @@ from __future__ import annotations
 import heapq
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.knowledge_base import Concept, KnowledgeBase
+from bot.lookup_text import content_tokens, is_numeral, normalize, stem, topic_words
 
 ANSWER_THRESHOLD = 70.0
 # Below this, a near-tie between two concepts is ambiguous ("security"), not an answer.
@@ -37,7 +37,6 @@ CLEAR_WINNER_MARGIN = 10.0
 SUGGEST_THRESHOLD = 40.0
 MAX_SUGGESTIONS = 3
 _RANK_LIMIT = 8  # concepts ranked per lookup: an answer, suggestions, and a margin check
-MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 24
 FUZZY_PENALTY = 0.85
 DESC_BLEND = 0.3  # weight of the name score when the summary explains the query better
@@ -48,39 +47,13 @@ QUERY_WEIGHT = 0.55
 NAME_WEIGHT_FLOOR = 2.0  # explaining the whole query vs covering the whole name
 _COMMON_POSTINGS = 250  # a word in more names than this only re-scores names found already
 
-# Words that carry no topic: question forms and function words.
-STOP_WORDS = frozenset(
-    """
-    a an the is are was were be been being am of to in on at by for from with into as
-    and or if so than then that this these those it its it's there their they them
-    what whats what's which who whom whose why when where how
-    do does did doing done can could would should will shall may might must
-    i me my we us our you your he she his her
-    define definition definitions explain explanation describe description tell about
-    meaning mean means meant stand stands called term concept please pls
-    know learn understand info information details detail overview summary eli5 idea
-    give show some any anything something thing things kind kinds type-of
-    between difference differences different compare compared comparison versus vs
-    exactly actually really basically simply just like also
-    """.split()
-)
-
-_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3"}
-_ROMAN_AFTER_TYPE = re.compile(r"\btype[\s-]*(i{1,2}|one|two|[12])\b")
 _COMPARISON_PATTERNS = [
     re.compile(r"\b(?:difference|differences|diff|distinguish)\s+between\s+(.+?)\s+and\s+(.+)$"),
     re.compile(r"\bcompare\s+(.+?)\s+(?:and|with|to|vs\.?|versus)\s+(.+)$"),
     re.compile(r"^(.+?)\s+(?:vs\.?|versus|compared\s+(?:to|with))\s+(.+)$"),
     re.compile(r"^(.+?)\s+or\s+(.+?)\s+(?:which|what)\b.*$"),
 ]
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]+[a-z]?[0-9]*\b")  # VDI, IOMMU, IMDSv2: never fuzzy
-# Phrases with one canonical spelling, applied to queries and names alike.
-_CANONICAL = [
-    (re.compile(r"\bvirtual machines?\b"), "vm"),
-    (re.compile(r"\bvirtualisation\b"), "virtualization"),
-    (re.compile(r"\bneighbours?\b"), "neighbor"),
-]
 
 
 @dataclass(frozen=True)
@@ -99,72 +72,6 @@ class LookupResult:
     answer: Match | None
     suggestions: tuple[Match, ...] = ()
     compared: tuple[Match, ...] = field(default=())
-
-    @property
-    def found(self) -> bool:
-        """True when there is a confident answer."""
-        return self.answer is not None
-
-
-def normalize(text: str) -> str:
-    """Lowercase, fold accents and punctuation, unify numerals ("Type II" -> "type 2")."""
-    text = unicodedata.normalize("NFKD", text[:MAX_QUERY_CHARS])
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("\u2019", "'").replace("'s ", " ").replace("'s", "")
-    text = _ROMAN_AFTER_TYPE.sub(
-        lambda m: (
-            "type "
-            + {"i": "1", "ii": "2"}.get(m.group(1), _NUMBER_WORDS.get(m.group(1), m.group(1)))
-        ),
-        text,
-    )
-    text = re.sub(r"\btype(\d)\b", r"type \1", text)
-    text = " ".join(_TOKEN_RE.findall(text))
-    for pattern, canonical in _CANONICAL:
-        text = pattern.sub(canonical, text)
-    return text
-
-
-def stem(token: str) -> str:
-    """A light, symmetric stemmer: plurals, -ing, -ed, final -e ("escaping" ~ "escape")."""
-    if _is_numeral(token):
-        return token
-    if len(token) >= 5 and token.endswith("ies"):
-        token = token[:-3] + "y"
-    elif len(token) >= 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        token = token[:-1]
-    for suffix in ("ing", "ed"):
-        if len(token) >= len(suffix) + 4 and token.endswith(suffix):
-            token = token[: -len(suffix)]
-            if len(token) >= 4 and token[-1] == token[-2] and token[-1] not in "aeiouls":
-                token = token[:-1]
-            break
-    if len(token) >= 5 and token.endswith("e"):
-        token = token[:-1]
-    return token
-
-
-def topic_words(normalized: str) -> list[str]:
-    """The words of a normalised text that carry its topic, in order, one per stem."""
-    words = normalized.split()
-    kept = [w for w in words if w not in STOP_WORDS] or words
-    out: list[str] = []
-    stems: set[str] = set()
-    for word in kept:
-        s = stem(word)
-        if s not in stems:
-            stems.add(s)
-            out.append(word)
-    return out
-
-
-def content_tokens(normalized: str) -> list[str]:
-    """The topic words of a normalised text, stemmed, in order, without repeats."""
-    return [stem(w) for w in topic_words(normalized)]
-
-
-def _is_numeral(token: str) -> bool:
-    return any(c.isdigit() for c in token)
 
 
 @dataclass
@@ -262,10 +169,6 @@ class ConceptIndex:
             return LookupResult(query, *compared)
         ranked = self._rank(norm)
         return self._result(query, ranked)
-
-    def search(self, query: str, limit: int = 5) -> list[Match]:
-        """The best-scoring concepts for a query, highest first."""
-        return self._rank(normalize(query), limit)[:limit]
 
     # -- internals
 
@@ -448,7 +351,7 @@ class ConceptIndex:
 
 def _fuzzy_allowed(word: str) -> bool:
     """Short words, numerals and acronym-sized tokens must match exactly."""
-    return len(word) >= 4 and not _is_numeral(word)
+    return len(word) >= 4 and not is_numeral(word)
 
 
 def _deletions(word: str) -> set[str]:

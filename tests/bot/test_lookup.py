@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lookup import ConceptIndex, normalize, stem
+from bot.lookup import ConceptIndex
+from bot.lookup_text import normalize, stem
 
 
 @pytest.mark.parametrize(
