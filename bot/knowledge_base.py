@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.knowledge_yaml import SINGULAR, SPECS, FileReader, Problem, closest
 
@@ -148,95 +149,123 @@ def _norm_alias(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
 
 
+class _Merger:
+    """Merges the files' entries; ids and names unique across files, references valid."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.concepts: dict[str, Concept] = {}
+        self.questions: dict[str, Question] = {}
+        self.tips: dict[str, Tip] = {}
+        self.scenarios: dict[str, Scenario] = {}
+        self.where: dict[str, Origin] = {}
+        self.kinds: dict[str, str] = {}
+        self.refs: list[tuple[str, int, str, str, tuple[str, ...]]] = []  # file, line, field,
+        self.aliases: dict[str, tuple[str, Origin]] = {}  # label, ids; normalised name -> id
+
+    def problem(self, file: str, line: int, fld: str, msg: str) -> None:
+        """Record a problem."""
+        self.problems.append(Problem(file, line, fld, msg))
+
+    def add(self, path: str, kind: str, values: dict[str, Any], lines: dict[str, int]) -> None:
+        """One entry of a file: checked against the others, kept when complete."""
+        entry_id = values.get("id")
+        if entry_id is None:
+            return
+        origin = Origin(path, lines.get("id", lines["(entry)"]))
+        label = f"{SINGULAR[kind]} {entry_id!r}"
+        if entry_id in self.where:
+            first = self.where[entry_id]
+            self.problem(
+                path,
+                origin.line,
+                "id",
+                f"duplicate id {entry_id!r}: already defined at {first.file}:{first.line}",
+            )
+            return
+        self.where[entry_id] = origin
+        self.kinds[entry_id] = kind
+        complete = all(k in values for k, f in SPECS[kind].items() if f.required)
+        for fld in ("related", "concepts", "compares"):
+            if fld in values:
+                self.refs.append((path, lines[fld], fld, label, values[fld]))
+        if kind == "concepts":
+            self._check_names(path, entry_id, label, values, lines, origin)
+        if (
+            kind == "questions"
+            and "choices" in values
+            and "answer" in values
+            and values["answer"] not in values["choices"]
+        ):
+            self.problem(
+                path,
+                lines["answer"],
+                "answer",
+                f"{label}: {values['answer']!r} is not one of the choices",
+            )
+            complete = False
+        if complete:
+            self._keep(kind, entry_id, values, origin)
+
+    def _check_names(
+        self,
+        path: str,
+        entry_id: str,
+        label: str,
+        values: dict[str, Any],
+        lines: dict[str, int],
+        origin: Origin,
+    ) -> None:
+        for name in (values.get("title", ""), *values.get("aliases", ())):
+            norm = _norm_alias(name)
+            if not norm:
+                continue
+            other = self.aliases.get(norm)
+            if other and other[0] != entry_id:
+                fld = "title" if name == values.get("title") else "aliases"
+                self.problem(
+                    path,
+                    lines.get(fld, origin.line),
+                    fld,
+                    f"{label}: {name!r} also names concept {other[0]!r} "
+                    f"({other[1].file}:{other[1].line}); a name must find one concept",
+                )
+            elif not other:
+                self.aliases[norm] = (entry_id, origin)
+
+    def _keep(self, kind: str, entry_id: str, values: dict[str, Any], origin: Origin) -> None:
+        if kind == "concepts":
+            self.concepts[entry_id] = Concept(origin=origin, **values)
+        elif kind == "questions":
+            self.questions[entry_id] = Question(origin=origin, **values)
+        elif kind == "tips":
+            self.tips[entry_id] = Tip(origin=origin, **values)
+        else:
+            self.scenarios[entry_id] = Scenario(origin=origin, **values)
+
+    def check_references(self) -> None:
+        """Every related/concepts/compares id must name a concept."""
+        concept_ids = {i for i, k in self.kinds.items() if k == "concepts"}
+        for file, line, fld, label, ids in self.refs:
+            for ref in ids:
+                if ref not in concept_ids:
+                    hint = closest(ref, concept_ids)
+                    what = (
+                        "a concept" if ref not in self.where else "a concept (it is another kind)"
+                    )
+                    self.problem(file, line, fld, f"{label}: {ref!r} is not {what}{hint}")
+
+
 def _build(readers: Sequence[FileReader]) -> tuple[KnowledgeBase, list[Problem]]:
-    problems: list[Problem] = [p for r in readers for p in r.problems]
-    concepts: dict[str, Concept] = {}
-    questions: dict[str, Question] = {}
-    tips: dict[str, Tip] = {}
-    scenarios: dict[str, Scenario] = {}
-    where: dict[str, Origin] = {}
-    kinds: dict[str, str] = {}
-    refs: list[tuple[str, int, str, str, tuple[str, ...]]] = []  # file, line, field, label, ids
-    aliases: dict[str, tuple[str, Origin]] = {}
-
-    def add_problem(file: str, line: int, fld: str, msg: str) -> None:
-        problems.append(Problem(file, line, fld, msg))
-
+    merger = _Merger()
     for reader in readers:
         for kind, items in reader.entries.items():
-            what = SINGULAR[kind]
             for values, lines, _node in items:
-                entry_id = values.get("id")
-                if entry_id is None:
-                    continue
-                origin = Origin(reader.path, lines.get("id", lines["(entry)"]))
-                label = f"{what} {entry_id!r}"
-                if entry_id in where:
-                    first = where[entry_id]
-                    add_problem(
-                        reader.path,
-                        origin.line,
-                        "id",
-                        f"duplicate id {entry_id!r}: already defined at {first.file}:{first.line}",
-                    )
-                    continue
-                where[entry_id] = origin
-                kinds[entry_id] = kind
-                complete = all(k in values for k, f in SPECS[kind].items() if f.required)
-                for fld in ("related", "concepts", "compares"):
-                    if fld in values:
-                        refs.append((reader.path, lines[fld], fld, label, values[fld]))
-                if kind == "concepts":
-                    for name in (values.get("title", ""), *values.get("aliases", ())):
-                        norm = _norm_alias(name)
-                        if not norm:
-                            continue
-                        other = aliases.get(norm)
-                        if other and other[0] != entry_id:
-                            fld = "title" if name == values.get("title") else "aliases"
-                            add_problem(
-                                reader.path,
-                                lines.get(fld, origin.line),
-                                fld,
-                                f"{label}: {name!r} also names concept {other[0]!r} "
-                                f"({other[1].file}:{other[1].line}); a name must "
-                                "find one concept",
-                            )
-                        elif not other:
-                            aliases[norm] = (entry_id, origin)
-                if (
-                    kind == "questions"
-                    and "choices" in values
-                    and "answer" in values
-                    and values["answer"] not in values["choices"]
-                ):
-                    add_problem(
-                        reader.path,
-                        lines["answer"],
-                        "answer",
-                        f"{label}: {values['answer']!r} is not one of the choices",
-                    )
-                    complete = False
-                if not complete:
-                    continue
-                if kind == "concepts":
-                    concepts[entry_id] = Concept(origin=origin, **values)
-                elif kind == "questions":
-                    questions[entry_id] = Question(origin=origin, **values)
-                elif kind == "tips":
-                    tips[entry_id] = Tip(origin=origin, **values)
-                else:
-                    scenarios[entry_id] = Scenario(origin=origin, **values)
-
-    concept_ids = {i for i, k in kinds.items() if k == "concepts"}
-    for file, line, fld, label, ids in refs:
-        for ref in ids:
-            if ref not in concept_ids:
-                hint = closest(ref, concept_ids)
-                kind = "a concept" if ref not in where else "a concept (it is another kind)"
-                add_problem(file, line, fld, f"{label}: {ref!r} is not {kind}{hint}")
-    files = tuple(r.path for r in readers)
-    return KnowledgeBase(concepts, questions, tips, scenarios, files), problems
+                merger.add(reader.path, kind, values, lines)
+    merger.check_references()
+    m = merger
+    kb = KnowledgeBase(m.concepts, m.questions, m.tips, m.scenarios, tuple(r.path for r in readers))
+    return kb, [p for r in readers for p in r.problems] + m.problems
 
 
 # --------------------------------------------------------------------------

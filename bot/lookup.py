@@ -21,11 +21,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from bot.knowledge_base import Concept, KnowledgeBase
-from bot.lookup_text import content_tokens, is_numeral, normalize, stem, topic_words
+from bot.lookup_text import content_tokens, normalize, stem, topic_words
+from bot.spelling import Speller
 
 ANSWER_THRESHOLD = 70.0
 # Below this, a near-tie between two concepts is ambiguous ("security"), not an answer.
@@ -88,76 +86,70 @@ class ConceptIndex:
 
     def __init__(self, concepts: Iterable[Concept]):
         self.concepts: list[Concept] = sorted(concepts, key=lambda c: c.id)
-        self._names: list[_Name] = []
-        self._by_text: dict[str, int] = {}
-        postings: dict[str, list[int]] = defaultdict(list)
-        concept_df: dict[str, set[int]] = defaultdict(set)
-        raw: list[tuple[int, str, list[str]]] = []
         self._surface: dict[str, str] = {}  # a word as written in a name -> its stem
-        for ci, concept in enumerate(self.concepts):
-            for name in (concept.title, *concept.aliases, concept.id.replace("-", " ")):
-                text = normalize(name)
-                if not text or (
-                    text in self._by_text and self._names[self._by_text[text]].concept_index == ci
-                ):
-                    continue
-                words = topic_words(text)
-                tokens = [stem(w) for w in words]
-                for word, token in zip(words, tokens, strict=True):
-                    self._surface.setdefault(word, token)
-                raw.append((ci, text, tokens))
-                for t in tokens:
-                    concept_df[t].add(ci)
-                self._by_text.setdefault(text, len(raw) - 1)
-                # placeholder; weights need the idf table first
-                self._names.append(_Name(ci, text, tuple(tokens), 0.0, frozenset()))
-        self._concept_numerals: list[frozenset[str]] = [frozenset()] * len(self.concepts)
-        for ci, _text, tokens in raw:
-            digits = frozenset(t for t in tokens if t.isdigit())
-            self._concept_numerals[ci] = self._concept_numerals[ci] | digits
+        raw = self._read_names()
+        n = max(len(self.concepts), 1)
+        self._index_names(raw, n)
+        self._index_descriptions(n)
         acronyms = {
             stem(m.lower())
             for c in self.concepts
             for name in (c.title, *c.aliases)
             for m in _ACRONYM_RE.findall(name)
         }
-        n = max(len(self.concepts), 1)
+        self._speller = Speller(self._surface, self._idf, acronyms)
+
+    def _read_names(self) -> list[tuple[int, str, list[str]]]:
+        """Every concept's distinct names as (concept index, normalised text, stems)."""
+        raw: list[tuple[int, str, list[str]]] = []
+        seen: dict[str, int] = {}
+        for ci, concept in enumerate(self.concepts):
+            for name in (concept.title, *concept.aliases, concept.id.replace("-", " ")):
+                text = normalize(name)
+                if not text or (text in seen and raw[seen[text]][0] == ci):
+                    continue
+                words = topic_words(text)
+                tokens = [stem(w) for w in words]
+                for word, token in zip(words, tokens, strict=True):
+                    self._surface.setdefault(word, token)
+                seen.setdefault(text, len(raw))
+                raw.append((ci, text, tokens))
+        self._by_text = seen  # normalised name -> its first name index
+        return raw
+
+    def _index_names(self, raw: list[tuple[int, str, list[str]]], n: int) -> None:
+        """Names weighted by word rarity, their postings, and each concept's numerals."""
+        concept_df: dict[str, set[int]] = defaultdict(set)
+        self._concept_numerals: list[frozenset[str]] = [frozenset()] * len(self.concepts)
+        for ci, _text, tokens in raw:
+            for t in tokens:
+                concept_df[t].add(ci)
+            digits = frozenset(t for t in tokens if t.isdigit())
+            self._concept_numerals[ci] = self._concept_numerals[ci] | digits
         self._idf: dict[str, float] = {t: math.log(1 + n / len(s)) for t, s in concept_df.items()}
         self._unknown_idf = math.log(1 + n) * UNKNOWN_WEIGHT
+        self._names: list[_Name] = []
+        postings: dict[str, list[int]] = defaultdict(list)
         for i, (ci, text, tokens) in enumerate(raw):
-            self._names[i] = _Name(
-                ci,
-                text,
-                tuple(tokens),
-                sum(self._idf[t] for t in tokens),
-                frozenset(t for t in tokens if t.isdigit()),
-            )
+            weight = sum(self._idf[t] for t in tokens)
+            numerals = frozenset(t for t in tokens if t.isdigit())
+            self._names.append(_Name(ci, text, tuple(tokens), weight, numerals))
             for t in tokens:
                 postings[t].append(i)
         self._postings = dict(postings)
         self._posting_sets = {
             t: frozenset(p) for t, p in postings.items() if len(p) > _COMMON_POSTINGS
         }
-        # description index: the words of each concept's names and summary, for paraphrases
+
+    def _index_descriptions(self, n: int) -> None:
+        """The words of each concept's names and summary, for paraphrases."""
         desc_postings: dict[str, list[int]] = defaultdict(list)
         for ci, concept in enumerate(self.concepts):
-            bag = set(
-                content_tokens(
-                    normalize(" ".join((concept.title, *concept.aliases, concept.summary)))
-                )
-            )
-            for word in bag:
+            text = normalize(" ".join((concept.title, *concept.aliases, concept.summary)))
+            for word in set(content_tokens(text)):
                 desc_postings[word].append(ci)
         self._desc_postings = dict(desc_postings)
         self._desc_idf = {t: math.log(1 + n / len(p)) for t, p in desc_postings.items()}
-        # typo index: every word and its one-deletion variants -> words
-        self._deletes: dict[str, list[str]] = defaultdict(list)
-        self._by_length: dict[int, list[str]] = defaultdict(list)
-        for word, token in self._surface.items():
-            if _fuzzy_allowed(word) and token not in acronyms:
-                for variant in {word, *_deletions(word)}:
-                    self._deletes[variant].append(word)
-                self._by_length[len(word)].append(word)
 
     # -- public
 
@@ -235,31 +227,9 @@ class ConceptIndex:
 
     def _rank_tokens(self, tokens: list[str], limit: int = _RANK_LIMIT) -> list[Match]:
         tokens = tokens[:MAX_QUERY_TOKENS]
-        if not tokens:
-            return []
-        # map each query token to index words (exact, or typo-corrected)
-        resolved: list[tuple[str, float, float]] = []  # index word, credit, query weight
-        query_weight = 0.0
-        query_numerals: set[str] = set()
-        for word in tokens:
-            token = stem(word)
-            if token.isdigit():
-                query_numerals.add(token)
-            if token in self._postings:
-                w = self._idf[token]
-                resolved.append((token, w, w))
-                query_weight += w
-                continue
-            corrected = self._correct(word)
-            if corrected is None:
-                query_weight += self._unknown_idf
-                continue
-            w = self._idf[corrected]
-            resolved.append((corrected, w * FUZZY_PENALTY, w))
-            query_weight += w
+        resolved, query_weight, query_numerals = self._resolve(tokens)
         if not resolved:
             return []
-        resolved.sort(key=lambda r: (-r[2], r[0]))
         acc: dict[int, float] = defaultdict(float)
         for word, credit, _w in resolved:
             plist = self._postings[word]
@@ -296,6 +266,31 @@ class ConceptIndex:
         )
         return [Match(self.concepts[ci], round(score, 1)) for ci, score in ranked]
 
+    def _resolve(self, tokens: list[str]) -> tuple[list[tuple[str, float, float]], float, set[str]]:
+        """Each query word mapped to an index word (exact, or typo-corrected) as (index word,
+        credit, weight), heaviest first; the query's total weight; its numerals."""
+        resolved: list[tuple[str, float, float]] = []
+        query_weight = 0.0
+        query_numerals: set[str] = set()
+        for word in tokens:
+            token = stem(word)
+            if token.isdigit():
+                query_numerals.add(token)
+            if token in self._postings:
+                w = self._idf[token]
+                resolved.append((token, w, w))
+                query_weight += w
+                continue
+            corrected = self._speller.correct(word)
+            if corrected is None:
+                query_weight += self._unknown_idf
+                continue
+            w = self._idf[corrected]
+            resolved.append((corrected, w * FUZZY_PENALTY, w))
+            query_weight += w
+        resolved.sort(key=lambda r: (-r[2], r[0]))
+        return resolved, query_weight, query_numerals
+
     def _describe(
         self, tokens: list[str], resolved: list[tuple[str, float, float]]
     ) -> dict[int, float]:
@@ -322,40 +317,6 @@ class ConceptIndex:
             if total
             else {}
         )
-
-    def _correct(self, token: str) -> str | None:
-        """The index word a misspelt token most likely means, or None."""
-        if not _fuzzy_allowed(token) or len(token) > 40:
-            return None
-        limit = 2 if len(token) >= 8 else 1
-        candidates: set[str] = set()
-        for variant in {token, *_deletions(token)}:
-            candidates.update(self._deletes.get(variant, ()))
-        best: tuple[int, int, float, str] | None = None
-        for word in candidates:
-            d = OSA.distance(token, word, score_cutoff=limit)
-            if d > limit or (len(token) == 4 and sorted(token) != sorted(word)):
-                continue
-            key = (d, abs(len(word) - len(token)), -self._idf[self._surface[word]], word)
-            if best is None or key < best:
-                best = key
-        if best is None and limit == 2:
-            pool = [
-                w for n in range(len(token) - 2, len(token) + 3) for w in self._by_length.get(n, ())
-            ]
-            hit = process.extractOne(token, pool, scorer=OSA.distance, score_cutoff=limit)
-            if hit is not None:
-                return self._surface[str(hit[0])]
-        return self._surface[best[3]] if best else None
-
-
-def _fuzzy_allowed(word: str) -> bool:
-    """Short words, numerals and acronym-sized tokens must match exactly."""
-    return len(word) >= 4 and not is_numeral(word)
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def build_index(kb: KnowledgeBase) -> ConceptIndex:

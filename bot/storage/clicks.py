@@ -30,7 +30,8 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import insert as insert_pg
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.scoring import ClickStatus
@@ -166,7 +167,7 @@ def _postgresql_statement() -> Any:
     still open, then, only if the answer was new, the score and (if right) the week's
     and month's points, as data-modifying CTEs. Selects the new answer's id: no row
     when the person had answered already or the post has closed."""
-    insert = postgresql.insert
+    insert = insert_pg
     columns: dict[str, Any] = {
         "team_id": _TEAM,
         "channel_id": _CHANNEL,
@@ -204,31 +205,28 @@ def _postgresql_statement() -> Any:
         .cte("score")
     )
 
-    def add_points(period: str) -> Any:  # (a VALUES list of both periods has no cache key)
-        return (
-            insert(periods)
-            .from_select(
-                ["team_id", "channel_id", "user_id", "period", "start", "points"],
-                select(
-                    _TEAM,
-                    _CHANNEL,
-                    _USER,
-                    literal(period),
-                    bindparam(period, type_=Date()),
-                    literal(1),
-                )
-                .select_from(new)
-                .where(_CORRECT),
-            )
-            .on_conflict_do_update(
-                index_elements=_PERIOD_KEYS,
-                set_={"points": periods.c.points + 1},
-            )
-            .returning(periods.c.id)
-            .cte(f"{period}_points")
-        )
+    return select(new.c.id).add_cte(
+        score, _pg_add_points(new, "week"), _pg_add_points(new, "month")
+    )
 
-    return select(new.c.id).add_cte(score, add_points("week"), add_points("month"))
+
+def _pg_add_points(new: Any, period: str) -> Any:
+    """A CTE adding a point for the period, if the new answer (CTE `new`) is right. One per
+    period: a VALUES list of both would have no cache key."""
+    return (
+        insert_pg(periods)
+        .from_select(
+            ["team_id", "channel_id", "user_id", "period", "start", "points"],
+            select(
+                _TEAM, _CHANNEL, _USER, literal(period), bindparam(period, type_=Date()), literal(1)
+            )
+            .select_from(new)
+            .where(_CORRECT),
+        )
+        .on_conflict_do_update(index_elements=_PERIOD_KEYS, set_={"points": periods.c.points + 1})
+        .returning(periods.c.id)
+        .cte(f"{period}_points")
+    )
 
 
 _SQLITE = _sqlite_statements()
