@@ -41,46 +41,87 @@ def is_post_day(day: date, days: DaySet) -> bool:
     return days == DaySet.EVERYDAY or day.weekday() in WEEKDAYS
 
 
-def due_date(now: datetime, post_time: str, timezone: str, days: DaySet) -> date | None:
+def due_date(
+    now: datetime,
+    post_time: str,
+    timezone: str,
+    days: DaySet,
+    starts_on: date | None = None,
+    close_time: str | None = None,
+) -> date | None:
     """The channel-local date whose question is due at `now` (UTC-aware), or None.
 
-    Due means: today is a posting day in the channel's zone and the local clock has
-    passed the posting time. Local wall-clock time, so 09:00 stays 09:00 across DST;
-    a time skipped by a DST jump (02:30) is due at the first instant after it.
+    Due means: today is a posting day in the channel's zone, not before the schedule
+    `starts_on`, the local clock has passed the posting time and, with a close time, not
+    yet that (a question missed for its whole window is skipped, not posted to close at
+    once). Local wall-clock time, so 09:00 stays 09:00 across DST; a time skipped by a DST
+    jump (02:30) is due at the first instant after it.
     """
     local = now.astimezone(ZoneInfo(timezone))
-    if not is_post_day(local.date(), days):
+    if not is_post_day(local.date(), days) or (starts_on is not None and local.date() < starts_on):
         return None
-    return local.date() if local.time().replace(tzinfo=None) >= parse_hhmm(post_time) else None
+    wall = local.time().replace(tzinfo=None)
+    if close_time is not None and wall >= parse_hhmm(close_time):
+        return None
+    return local.date() if wall >= parse_hhmm(post_time) else None
 
 
-def close_due(now: datetime, post_date: date, close_time: str | None, timezone: str) -> bool:
-    """True when a post's configured close time (same local day) has passed."""
-    if close_time is None:
-        return False
+def first_post_date(now: datetime, post_time: str, timezone: str) -> date:
+    """The first day a schedule set at `now` posts: today while its time is still ahead,
+    otherwise tomorrow (an admin who wants a question at once uses `post`)."""
     local = now.astimezone(ZoneInfo(timezone))
-    return (local.date(), local.time().replace(tzinfo=None)) >= (
-        post_date,
-        parse_hhmm(close_time),
-    )
+    if local.time().replace(tzinfo=None) < parse_hhmm(post_time):
+        return local.date()
+    return local.date() + timedelta(days=1)
+
+
+def _at(day: date, hhmm: str, zone: ZoneInfo) -> datetime:
+    """A local wall-clock time on a day; a time skipped by a DST jump becomes the first
+    instant after the jump (as `due_date` sees it: the first moment the wall clock has
+    passed it)."""
+    wall = datetime.combine(day, parse_hhmm(hhmm))
+    moment = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    if moment.replace(tzinfo=None) == wall:
+        return moment
+    # skipped: walk from before the gap (the later offset) to where the clock passes it
+    moment = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while moment.astimezone(zone).replace(tzinfo=None) < wall:
+        moment += timedelta(minutes=1)
+    return moment.astimezone(zone)
+
+
+def close_time_of(posted_at: datetime, close_time: str, timezone: str) -> datetime:
+    """When a question posted at `posted_at` closes: the first `close_time` after it. A
+    question posted after that day's close time stays open until the next day's."""
+    zone = ZoneInfo(timezone)
+    local = posted_at.astimezone(zone)
+    closes = _at(local.date(), close_time, zone)
+    return closes if closes > local else _at(local.date() + timedelta(days=1), close_time, zone)
+
+
+def close_due(now: datetime, posted_at: datetime, close_time: str | None, timezone: str) -> bool:
+    """True when a post's close time has come (never, without one)."""
+    return close_time is not None and now >= close_time_of(posted_at, close_time, timezone)
 
 
 def next_post_time(
-    now: datetime, post_time: str, timezone: str, days: DaySet, posted_today: bool
+    now: datetime,
+    post_time: str,
+    timezone: str,
+    days: DaySet,
+    posted_today: bool,
+    starts_on: date | None = None,
 ) -> datetime:
     """When the next scheduled question goes out (channel-local, aware)."""
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
-    at = parse_hhmm(post_time)
-    day = local.date()
+    day = max(local.date(), starts_on or local.date())
     for offset in range(0, 8):
         candidate_day = day + timedelta(days=offset)
         if not is_post_day(candidate_day, days):
             continue
-        candidate = datetime.combine(candidate_day, at, tzinfo=zone)
-        # normalise a wall time skipped by DST to the instant after the jump
-        candidate = candidate.astimezone(UTC).astimezone(zone)
-        if offset == 0 and (posted_today or candidate <= local):
+        candidate = _at(candidate_day, post_time, zone)
+        if candidate_day == local.date() and (posted_today or candidate <= local):
             continue
         return candidate
     raise AssertionError("no posting day within a week")  # pragma: no cover

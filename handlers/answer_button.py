@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.core import Core
 from bot.scoring import ClickStatus
-from handlers.actions import DAILY_ANSWER
+from handlers.actions import DAILY_ANSWER, matching
 from handlers.app_home import HomePublisher
 from handlers.blocks import render
 from handlers.slack_context import caller_from, ephemeral
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def register(app: App, core: Core, replies: ThreadPoolExecutor, home: HomePublisher) -> None:
     """Add the daily-answer listener; private replies go out on `replies` after the ack."""
 
-    @app.action(DAILY_ANSWER)
+    @app.action(matching(DAILY_ANSWER))
     def record(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.

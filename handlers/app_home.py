@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.coalescer import Coalescer
 from bot.core import Core
 from bot.results import Focus
-from handlers.actions import HOME_PRACTICE
+from handlers.actions import HOME_PRACTICE, matching
 from handlers.blocks.home import render_home
 from handlers.slack_context import ack_only, caller_from
 
@@ -65,7 +65,7 @@ def register(app: App, core: Core, home: HomePublisher) -> None:
         home.publish(caller.team_id, caller.user_id, focus)
 
     app.event("app_home_opened")(ack=ack_only, lazy=[opened])
-    app.action(HOME_PRACTICE)(ack=ack_only, lazy=[practice])
+    app.action(matching(HOME_PRACTICE))(ack=ack_only, lazy=[practice])
 
 
 def answered_in_home(body: dict[str, Any]) -> bool:

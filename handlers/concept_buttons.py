@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core import Core
 from bot.results import Notice
-from handlers.actions import OPEN_CONCEPT, SHARE_CONCEPT
+from handlers.actions import OPEN_CONCEPT, SHARE_CONCEPT, matching
 from handlers.blocks import render
 from handlers.blocks.study import render_notice, render_shared
 from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
@@ -67,5 +67,5 @@ def register(app: App, core: Core) -> None:
             )
         )
 
-    app.action(OPEN_CONCEPT)(ack=ack_only, lazy=[open_concept])
-    app.action(SHARE_CONCEPT)(ack=ack_only, lazy=[share_concept])
+    app.action(matching(OPEN_CONCEPT))(ack=ack_only, lazy=[open_concept])
+    app.action(matching(SHARE_CONCEPT))(ack=ack_only, lazy=[share_concept])

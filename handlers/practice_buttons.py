@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App, Respond
 
 from bot.core import Core
-from handlers.actions import PRACTICE_ANSWER, PRACTICE_NEXT
+from handlers.actions import PRACTICE_ANSWER, PRACTICE_NEXT, matching
 from handlers.app_home import HomePublisher, answered_in_home
 from handlers.blocks import render
 from handlers.slack_context import ack_only, caller_from, ephemeral
@@ -31,5 +31,5 @@ def register(app: App, core: Core, home: HomePublisher) -> None:
         )
         respond(**ephemeral(render(question), replace_original=True))
 
-    app.action(PRACTICE_ANSWER)(ack=ack_only, lazy=[answer])
-    app.action(PRACTICE_NEXT)(ack=ack_only, lazy=[next_question])
+    app.action(matching(PRACTICE_ANSWER))(ack=ack_only, lazy=[answer])
+    app.action(matching(PRACTICE_NEXT))(ack=ack_only, lazy=[next_question])

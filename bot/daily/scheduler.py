@@ -25,7 +25,7 @@ from bot.results import Caller, Notice
 from bot.scheduling import CLAIM_LEASE, DaySet
 from bot.scoring import Period
 from bot.storage.answers import Answers
-from bot.storage.claims import Claims
+from bot.storage.claims import Claims, aware
 from bot.storage.posts import Posts
 from bot.storage.scores import Scores
 from bot.storage.subscriptions import Subscriptions
@@ -107,10 +107,14 @@ class Scheduler:
                 expired = [
                     p.id
                     for p in Posts(session).open(sub.team_id, sub.channel_id)
-                    if scheduling.close_due(now, p.local_date, sub.close_time, sub.timezone)
+                    if scheduling.close_due(
+                        now, aware(p.posted_at or p.claimed_at), sub.close_time, sub.timezone
+                    )
                 ]
             report.closed += [post_id for post_id in expired if self.close(post_id)]
-        due = scheduling.due_date(now, sub.post_time, sub.timezone, DaySet(sub.days))
+        due = scheduling.due_date(
+            now, sub.post_time, sub.timezone, DaySet(sub.days), sub.starts_on, sub.close_time
+        )
         if due is not None:
             post_id = self._post(sub.team_id, sub.channel_id, due.isoformat(), due)
             if post_id is not None:

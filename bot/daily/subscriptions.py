@@ -29,16 +29,19 @@ class Schedules:
         """Start (or change) this channel's daily question."""
         zone = command.timezone or caller.timezone or "UTC"
         close_time = f"{command.close_at:%H:%M}" if command.close_at else None
+        post_time = f"{command.at:%H:%M}"
+        now = self.clock()
         with self.sessions.begin() as session:
             sub = Subscriptions(session).save(
                 caller.team_id,
                 caller.channel_id,
-                post_time=f"{command.at:%H:%M}",
+                post_time=post_time,
                 timezone=zone,
                 days=command.days,
                 close_time=close_time,
+                starts_on=scheduling.first_post_date(now, post_time, zone),
                 user_id=caller.user_id,
-                now=self.clock(),
+                now=now,
             )
             when = self._next_time(session, sub)
         closing = f", closing at {close_time}" if close_time else ", open until the next one"
@@ -99,5 +102,10 @@ class Schedules:
         today = scheduling.local_date(now, sub.timezone)
         posted = Posts(session).for_slot(sub.team_id, sub.channel_id, today.isoformat())
         return scheduling.next_post_time(
-            now, sub.post_time, sub.timezone, scheduling.DaySet(sub.days), posted is not None
+            now,
+            sub.post_time,
+            sub.timezone,
+            scheduling.DaySet(sub.days),
+            posted is not None,
+            sub.starts_on,
         )

@@ -4,7 +4,7 @@ work (`with sessions.begin() as session:`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ class Subscriptions:
         timezone: str,
         days: DaySet,
         close_time: str | None,
+        starts_on: date,
         user_id: str,
         now: datetime,
     ) -> Subscription:
@@ -52,7 +53,7 @@ class Subscriptions:
             )
             self.session.add(sub)
         sub.post_time, sub.timezone, sub.days = post_time, timezone, days
-        sub.close_time = close_time
+        sub.close_time, sub.starts_on = close_time, starts_on
         sub.enabled = True
         sub.updated_at = now
         self.session.flush()

@@ -54,6 +54,8 @@ class Subscription(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     days: Mapped[str] = mapped_column(String(16))  # a DaySet
     close_time: Mapped[str | None] = mapped_column(String(5), default=None)  # HH:MM or none
+    # the first local date it posts: a schedule set after today's time starts tomorrow
+    starts_on: Mapped[date | None] = mapped_column(Date, default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     weekly_report: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_by: Mapped[str] = mapped_column(ID)

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.knowledge_base import LETTERS, Concept, Question
-from handlers.actions import OPEN_CONCEPT, PRACTICE_ANSWER
+from handlers.actions import OPEN_CONCEPT, PRACTICE_ANSWER, numbered
 
 MAX_BLOCKS = 50
 MAX_ECHO = 200
@@ -78,7 +78,8 @@ def finish(text: str, blocks: Sequence[Block]) -> Rendered:
 
 def concept_buttons(concepts: Iterable[Concept], limit: int = 5) -> list[ButtonElement]:
     """One "open this concept" button each, at most `limit`."""
-    return [button(c.title, OPEN_CONCEPT, c.id) for c in list(concepts)[:limit]]
+    shown = list(concepts)[:limit]
+    return [button(c.title, numbered(OPEN_CONCEPT, i), c.id) for i, c in enumerate(shown)]
 
 
 def sources(refs: Sequence[str]) -> ContextBlock:
@@ -95,7 +96,8 @@ def practice_buttons(q: Question) -> ActionsBlock:
     """One answer button per choice of a practice question."""
     return ActionsBlock(
         elements=[
-            button(q.label(i), PRACTICE_ANSWER, f"{q.id}|{i}") for i, c in enumerate(q.choices)
+            button(q.label(i), numbered(PRACTICE_ANSWER, i), f"{q.id}|{i}")
+            for i, c in enumerate(q.choices)
         ]
     )
 

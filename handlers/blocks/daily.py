@@ -12,7 +12,7 @@ from bot.daily.weekly import WeeklyReportView
 from bot.knowledge_base import LETTERS
 from bot.results import DailyAnswerResult, LeaderboardResult, Notice, StatsResult
 from bot.scoring import ClickStatus
-from handlers.actions import DAILY_ANSWER
+from handlers.actions import DAILY_ANSWER, numbered
 from handlers.blocks.common import (
     Rendered,
     bar,
@@ -65,7 +65,7 @@ def render_daily_question(view: PostView, reveal: Reveal | None = None) -> Rende
     blocks.append(
         ActionsBlock(
             elements=[
-                button(q.label(i), DAILY_ANSWER, f"{view.post_id}:{i}")
+                button(q.label(i), numbered(DAILY_ANSWER, i), f"{view.post_id}:{i}")
                 for i, c in enumerate(q.choices)
             ]
         )

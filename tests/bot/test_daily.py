@@ -58,9 +58,54 @@ def test_next_post_time_skips_weekends_and_todays_post() -> None:
 
 
 def test_close_due() -> None:
-    assert not scheduling.close_due(utc(2026, 1, 14, 16, 59), date(2026, 1, 14), "17:00", "UTC")
-    assert scheduling.close_due(utc(2026, 1, 14, 17, 0), date(2026, 1, 14), "17:00", "UTC")
-    assert not scheduling.close_due(utc(2026, 1, 14, 23, 0), date(2026, 1, 14), None, "UTC")
+    posted = utc(2026, 1, 14, 9, 0)
+    assert not scheduling.close_due(utc(2026, 1, 14, 16, 59), posted, "17:00", "UTC")
+    assert scheduling.close_due(utc(2026, 1, 14, 17, 0), posted, "17:00", "UTC")
+    assert not scheduling.close_due(utc(2026, 1, 14, 23, 0), posted, None, "UTC")
+
+
+@pytest.mark.parametrize(
+    ("now", "starts"),
+    [
+        (utc(2026, 1, 14, 7, 59), date(2026, 1, 14)),  # a minute before 09:00 Berlin: today
+        (utc(2026, 1, 14, 8, 0), date(2026, 1, 15)),  # at 09:00: tomorrow
+        (utc(2026, 1, 14, 8, 1), date(2026, 1, 15)),  # a minute after: tomorrow
+    ],
+)
+def test_a_schedule_set_after_its_time_starts_tomorrow(now: datetime, starts: date) -> None:
+    assert scheduling.first_post_date(now, "09:00", "Europe/Berlin") == starts
+    due = scheduling.due_date(now, "09:00", "Europe/Berlin", "everyday", starts)
+    nxt = scheduling.next_post_time(now, "09:00", "Europe/Berlin", "everyday", False, starts)
+    assert (nxt.date(), nxt.hour, nxt.minute) == (starts, 9, 0)
+    assert due is None or due == starts == date(2026, 1, 14) and now >= utc(2026, 1, 14, 8, 0)
+
+
+def test_a_schedule_set_late_in_the_evening_in_new_york_starts_after_midnight() -> None:
+    now = utc(2026, 1, 13, 5, 36)  # 00:36 in New York on Tuesday 13 January
+    starts = scheduling.first_post_date(now, "00:05", "America/New_York")
+    assert starts == date(2026, 1, 14)
+    assert scheduling.due_date(now, "00:05", "America/New_York", "everyday", starts) is None
+    nxt = scheduling.next_post_time(now, "00:05", "America/New_York", "everyday", False, starts)
+    assert nxt.isoformat() == "2026-01-14T00:05:00-05:00"
+    at_slot = utc(2026, 1, 14, 5, 5)
+    assert scheduling.due_date(at_slot, "00:05", "America/New_York", "everyday", starts) == starts
+
+
+def test_a_question_posted_after_its_close_time_stays_open_until_the_next_day() -> None:
+    posted = utc(2026, 1, 14, 18, 0)  # a manual post after the 17:00 close
+    assert scheduling.close_time_of(posted, "17:00", "UTC") == utc(2026, 1, 15, 17, 0)
+    assert not scheduling.close_due(utc(2026, 1, 14, 18, 0, 30), posted, "17:00", "UTC")
+    assert scheduling.close_due(utc(2026, 1, 15, 17, 0), posted, "17:00", "UTC")
+
+
+def test_close_times_hold_the_local_time_across_dst() -> None:
+    # posted Saturday 28 March 2026 at 18:00 CET; closes Sunday 17:00 CEST (15:00 UTC)
+    posted = utc(2026, 3, 28, 17, 0)
+    closes = scheduling.close_time_of(posted, "17:00", "Europe/Berlin")
+    assert closes.astimezone(UTC) == utc(2026, 3, 29, 15, 0)
+    # a close time skipped by the jump (02:30) comes right after it
+    closes = scheduling.close_time_of(utc(2026, 3, 28, 23, 0), "02:30", "Europe/Berlin")
+    assert closes.astimezone(UTC) == utc(2026, 3, 29, 1, 0)
 
 
 def test_no_question_repeats_until_the_pool_is_used_and_concepts_spread(kb: KnowledgeBase) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from bot.core import Core
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
 from bot.results import Caller, LeaderboardResult, Notice, StatsResult
-from bot.scheduling import CLAIM_LEASE
+from bot.scheduling import CLAIM_LEASE, DaySet
 from bot.storage.claims import Claims
 from bot.storage.posts import Posts
 from bot.storage.tables import DailyPost, StoredAnswer
@@ -51,9 +51,23 @@ def subscribe(
     zone: str = "Europe/Berlin",
     days: str = "weekdays",
     until: time | None = None,
+    *,
+    earlier: bool = True,
 ) -> Notice:
+    """Subscribe the channel; `earlier`: as an admin did the day before (a schedule set
+    after today's posting time starts tomorrow)."""
     hh, mm = (int(x) for x in at.split(":"))
-    return core.schedules.subscribe(ADMIN, DailyOn(time(hh, mm), zone, days, until))
+    command = DailyOn(time(hh, mm), zone, DaySet(days), until)
+    if not earlier:
+        return core.schedules.subscribe(ADMIN, command)
+    clock = core.clock
+    assert isinstance(clock, Clock)
+    now = clock.now
+    clock.now = now - timedelta(days=1)
+    try:
+        return core.schedules.subscribe(ADMIN, command)
+    finally:
+        clock.now = now
 
 
 def choice_value(post_id: int, index: int) -> str:
@@ -70,7 +84,7 @@ def right_and_wrong(core: Core, post_id: int) -> tuple[int, int]:
 
 def test_subscribe_reports_the_next_post(core: Core, clock: Clock) -> None:
     clock.now = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)  # 08:00 Berlin
-    notice = subscribe(core)
+    notice = subscribe(core, earlier=False)
     assert "09:00 Europe/Berlin, Monday to Friday" in notice.text
     assert "Next: Mon 12 Jan 09:00 CET" in notice.text
     assert "Next: Mon 12 Jan 09:00 CET" in core.schedules.status(ADMIN).text
@@ -197,6 +211,7 @@ def test_points_and_streaks_over_several_days(
 def test_leaderboard_ties_share_a_rank_and_show_the_callers_row(
     core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
+    clock.now = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     subscribe(core, zone="UTC", days="everyday")
     # 12 users; user k answers the first k questions of 12 correctly
     for day in range(12):
@@ -384,3 +399,55 @@ def test_unsubscribe_stops_posting(core: Core, channel: RecordingChannel) -> Non
     assert "off" in core.schedules.unsubscribe(ADMIN).text
     assert core.scheduler.tick().posted == []
     assert "no daily question to stop" in core.schedules.unsubscribe(ADMIN).text
+
+
+def test_a_schedule_set_after_its_time_today_starts_tomorrow_as_the_reply_says(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 30, 0, 36, tzinfo=UTC)  # Monday 00:36
+    notice = subscribe(core, at="00:05", zone="UTC", days="everyday", earlier=False)
+    assert "Next: Tue 01 Dec 00:05" in notice.text
+    assert core.scheduler.tick().posted == []
+    clock.now = datetime(2026, 12, 1, 0, 4, tzinfo=UTC)  # a minute before
+    assert core.scheduler.tick().posted == []
+    clock.now = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)  # at the slot
+    assert len(core.scheduler.tick().posted) == 1
+    clock.now = datetime(2026, 12, 1, 0, 6, tzinfo=UTC)  # a minute after: posted once
+    assert core.scheduler.tick().posted == []
+    assert len(channel.posts) == 1
+
+
+def test_a_window_already_past_today_neither_posts_nor_closes_until_tomorrow(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 30, 0, 35, tzinfo=UTC)
+    subscribe(core, at="00:10", zone="UTC", days="everyday", until=time(0, 20), earlier=False)
+    for minutes in (0, 1, 2):
+        clock.now = datetime(2026, 11, 30, 0, 35 + minutes, tzinfo=UTC)
+        report = core.scheduler.tick()
+        assert report.posted == [] and report.closed == []
+    clock.now = datetime(2026, 12, 1, 0, 10, tzinfo=UTC)
+    assert len(core.scheduler.tick().posted) == 1
+    clock.now = datetime(2026, 12, 1, 0, 19, tzinfo=UTC)
+    assert core.scheduler.tick().closed == []
+    clock.now = datetime(2026, 12, 1, 0, 20, tzinfo=UTC)
+    assert len(core.scheduler.tick().closed) == 1
+
+
+def test_a_manual_post_after_the_close_time_stays_open_until_the_next_close(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 14, 8, 0, tzinfo=UTC)
+    subscribe(core, at="09:00", zone="UTC", until=time(17, 0), earlier=False)
+    clock.now = datetime(2026, 1, 14, 18, 0, tzinfo=UTC)  # after today's 17:00 close
+    assert not core.scheduler.post_now(ADMIN).error
+    post = channel.posts[-1]
+    clock.now = datetime(2026, 1, 14, 18, 0, 30, tzinfo=UTC)
+    assert core.scheduler.tick().closed == []
+    clock.now = datetime(2026, 1, 15, 8, 59, tzinfo=UTC)
+    assert core.scheduler.tick().closed == []
+    assert core.answering.answer(TEAM, "U1", f"{post.post_id}:0").status == "recorded"
+    clock.now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # the next question closes it
+    report = core.scheduler.tick()
+    assert report.closed == [] and len(report.posted) == 1
+    assert [r.post.post_id for r in channel.reveals] == [post.post_id]

@@ -25,7 +25,7 @@ ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
 def setup(
     sessions: sessionmaker[Session], kb: KnowledgeBase
 ) -> Iterator[tuple[Core, RecordingChannel, Clock]]:
-    clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # a Monday
+    clock = Clock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))  # a Monday, before the 09:00 post
     channel = RecordingChannel()
     core = Core(Library(lambda: kb), sessions, channel, clock=clock, refresh_interval=0.05)
     core.schedules.subscribe(ADMIN, DailyOn(time(9, 0), "UTC", "weekdays"))

@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from tests.fakes import block_kit
+
 TEAM_ID = "T0TEST"
 TEAM_NAME = "virtsec-test"
 BOT_USER_ID = "U0BOT"
@@ -99,6 +101,7 @@ class FakeSlack:
         self._messages: dict[tuple[str, str], JsonDict] = {}
         self._ts_counter = 0
         self._view_counter = 0
+        self._refusals: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,6 +212,13 @@ class FakeSlack:
         with self._cond:
             return list(self._responses.get(name, []))
 
+    @property
+    def refusals(self) -> list[str]:
+        """Every message or view refused for breaking Block Kit's rules, as
+        "method: problem" (a test that did not mean to send one asserts this is empty)."""
+        with self._cond:
+            return list(self._refusals)
+
     def clear(self) -> None:
         """Forget recorded calls, responses, pending failures and posted messages."""
         with self._cond:
@@ -217,6 +227,7 @@ class FakeSlack:
             self._response_uses.clear()
             self._failures.clear()
             self._messages.clear()
+            self._refusals.clear()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate()`` is true, re-checking after each recorded request."""
@@ -248,8 +259,15 @@ class FakeSlack:
             self._cond.notify_all()
             if self._response_uses[name] > RESPONSE_URL_MAX_USES:
                 return _error("used_url", status=404)
+            if self._refused("response_url", body.get("blocks")):
+                return _error("invalid_blocks", status=400)
             self._responses.setdefault(name, []).append(body)
             return _ok()
+
+    def _refused(self, method: str, blocks: Any, surface: block_kit.Surface = "message") -> bool:
+        found = block_kit.problems(blocks, surface)
+        self._refusals += [f"{method}: {p}" for p in found]
+        return bool(found)
 
     def _take_failure(self, method: str) -> _Reply | None:
         queue = self._failures.get(method)
@@ -293,6 +311,8 @@ class FakeSlack:
             return _error("channel_not_found")
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return _error("no_text")
+        if self._refused("chat.postMessage", args.get("blocks")):
+            return _error("invalid_blocks")
         ts = self._next_ts()
         message = _message(args, ts)
         self._messages[(channel, ts)] = message
@@ -305,6 +325,8 @@ class FakeSlack:
             return _error("user_not_found")
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return _error("no_text")
+        if self._refused("chat.postEphemeral", args.get("blocks")):
+            return _error("invalid_blocks")
         # Not kept: an ephemeral message cannot be chat.update'd.
         return _ok(message_ts=self._next_ts())
 
@@ -313,6 +335,8 @@ class FakeSlack:
         old = self._messages.get((channel, ts))
         if old is None:
             return _error("message_not_found")
+        if self._refused("chat.update", args.get("blocks")):
+            return _error("invalid_blocks")
         message = {**old, **_message(args, ts), "edited": {"user": BOT_USER_ID, "ts": ts}}
         self._messages[(channel, ts)] = message
         return _ok(channel=channel, ts=ts, text=message.get("text", ""), message=message)
@@ -341,6 +365,9 @@ class FakeSlack:
     def _views_publish(self, args: JsonDict) -> _Reply:
         view = args.get("view")
         if not args.get("user_id") or not isinstance(view, dict):
+            return _error("invalid_arguments")
+        surface = "home" if view.get("type") == "home" else "modal"
+        if self._refused("views.publish", view.get("blocks"), surface):
             return _error("invalid_arguments")
         self._view_counter += 1
         return _ok(view={"id": f"V{self._view_counter:08d}", "team_id": TEAM_ID, **view})

@@ -27,6 +27,7 @@ from bot.storage.db import make_engine, ping
 from bot.storage.migrate import upgrade
 from handlers.app import SlackApp, build
 from handlers.wsgi import make_wsgi_app
+from tests.fakes import block_kit
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -103,6 +104,9 @@ class SlackClient:
         except urllib.error.HTTPError as err:
             reply = Reply(err.code, err.read().decode())
         self.acks.append(reply)
+        if reply.body.startswith("{"):  # an ack with a message: Slack checks it as it would
+            message = json.loads(reply.body)
+            assert block_kit.problems(message.get("blocks")) == [], message
         return reply
 
     def command(
@@ -218,9 +222,11 @@ def library() -> Library:
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
-    """A fake Slack Web API on loopback."""
+    """A fake Slack Web API on loopback; the test fails if the app sent it a message or view
+    that real Slack would refuse."""
     with FakeSlack() as slack:
         yield slack
+        assert slack.refusals == []
 
 
 def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:

@@ -41,7 +41,7 @@ def answer_buttons(args: dict[str, Any]) -> list[dict[str, Any]]:
         for b in blocks
         if b["type"] == "actions"
         for e in b["elements"]
-        if e["action_id"] == "daily_answer"
+        if e["action_id"].split(":")[0] == "daily_answer"
     ]
 
 
@@ -81,13 +81,13 @@ def test_post_shows_buttons_and_a_private_result(serve: Serve, fake_slack: FakeS
     assert 2 <= len(buttons) <= 5
     assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])
     assert fake_slack.responses("cmd")[0]["text"] == "Posted a new question in this channel."
-    client.click("daily_answer", buttons[0]["value"], user="U1", ephemeral=False)
+    client.click(buttons[0]["action_id"], buttons[0]["value"], user="U1", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 1)
     reply = fake_slack.responses("click")[0]
     validate_blocks(reply["blocks"])
     assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
     assert reply["text"].startswith(("Correct!", "Not this time"))
-    client.click("daily_answer", buttons[1]["value"], user="U1", ephemeral=False)
+    client.click(buttons[1]["action_id"], buttons[1]["value"], user="U1", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 2)
     assert fake_slack.responses("click")[1]["text"] == (
         "You already answered A. Your first answer is the one that counts."
@@ -166,7 +166,7 @@ def test_a_new_post_closes_the_old_one_with_a_reveal_in_thread(
     fake_slack.set_user("UADMIN", is_admin=True)
     first = post_question(client, fake_slack)
     buttons = answer_buttons(first)
-    client.click("daily_answer", buttons[0]["value"], user="U1", ephemeral=False)
+    client.click(buttons[0]["action_id"], buttons[0]["value"], user="U1", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 1)
     post_question(client, fake_slack)
     assert fake_slack.wait_for(
@@ -179,7 +179,7 @@ def test_a_new_post_closes_the_old_one_with_a_reveal_in_thread(
         c for c in fake_slack.calls_to("chat.update") if "Closed." in json.dumps(c.args["blocks"])
     ]
     assert closed and not answer_buttons(closed[0].args)
-    client.click("daily_answer", buttons[0]["value"], user="U2", ephemeral=False)
+    client.click(buttons[0]["action_id"], buttons[0]["value"], user="U2", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 2)
     assert fake_slack.responses("click")[1]["text"].startswith("This question is closed.")
 

@@ -23,7 +23,7 @@ from tests.handlers.conftest import validate_blocks
 def test_weekly_report_blocks(engine: Engine, library: Library) -> None:
     with FakeSlack() as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url)
-        clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        clock = Clock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))  # before the 09:00 post
         channel = SlackChannel(client)
         core = Core(library, session_factory(engine), channel, clock=clock, refresh_interval=0.05)
         core.schedules.subscribe(
