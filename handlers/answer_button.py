@@ -6,30 +6,36 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.core import Core
 from bot.scoring import ClickStatus
 from handlers.actions import DAILY_ANSWER, matching
 from handlers.app_home import HomePublisher
 from handlers.blocks import render
+from handlers.response_url import Replies
 from handlers.slack_context import caller_from, ephemeral
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, core: Core, replies: ThreadPoolExecutor, home: HomePublisher) -> None:
-    """Add the daily-answer listener; private replies go out on `replies` after the ack."""
+def register(
+    app: App, core: Core, after_ack: ThreadPoolExecutor, replies: Replies, home: HomePublisher
+) -> None:
+    """Add the daily-answer listener; private replies go out on `after_ack` threads."""
 
     @app.action(matching(DAILY_ANSWER))
-    def record(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def record(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+    ) -> None:
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
         caller = caller_from(body)
         result = core.answering.answer(caller.team_id, caller.user_id, str(action.get("value", "")))
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
-        replies.submit(_reply, respond, ephemeral(render(result), replace_original=False))
+        respond = replies.to(context.response_url)
+        after_ack.submit(_reply, respond, ephemeral(render(result), replace_original=False))
         if result.status == ClickStatus.RECORDED:
             home.answered(caller.team_id, caller.user_id)
 

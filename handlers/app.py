@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt import App, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -27,7 +27,7 @@ from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
 from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
 from handlers.blocks.study import render_notice
-from handlers.response_url import KeepAliveRespond, ResponseUrlSender
+from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 
@@ -84,15 +84,14 @@ class SlackApp:
     core: Core
     home: app_home.HomePublisher
     executor: ThreadPoolExecutor
-    sender: ResponseUrlSender | None
+    replies: Replies
 
     def close(self) -> bool:
         """Finish the replies still queued, wait for background refreshes, then hang up on
         Slack; True if everything finished in time."""
         self.executor.shutdown(wait=True)
         idle = self.core.wait_idle() and self.home.refresher.wait_idle()
-        if self.sender is not None:
-            self.sender.close()
+        self.replies.close()
         return idle
 
 
@@ -136,10 +135,9 @@ def build(
         logger=logging.getLogger("virtsec.slack"),
     )
     _drop_event_redeliveries(app)
-    sender = None
-    if client.proxy is None:  # with a proxy configured, Bolt's own respond()
-        sender = ResponseUrlSender(ssl_context=client.ssl)
-        _keep_alive_replies(app, sender)
+    # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
+    sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
+    replies = Replies(sender, proxy=client.proxy, ssl=client.ssl)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
@@ -150,12 +148,12 @@ def build(
     home = app_home.HomePublisher(core, client)
     # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
     # traffic, first
-    answer_button.register(app, core, executor, home)
-    virtsec_command.register(app, core, settings)
-    concept_buttons.register(app, core)
-    practice_buttons.register(app, core, home)
+    answer_button.register(app, core, executor, replies, home)
+    virtsec_command.register(app, core, settings, replies)
+    concept_buttons.register(app, core, replies)
+    practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
-    return SlackApp(app, core, home, executor, sender)
+    return SlackApp(app, core, home, executor, replies)
 
 
 def _drop_event_redeliveries(app: App) -> None:
@@ -175,12 +173,4 @@ def _drop_event_redeliveries(app: App) -> None:
                     req.headers.get("x-slack-retry-num", ["?"])[0],
                 )
                 return BoltResponse(status=200, body="")
-        return next()
-
-
-def _keep_alive_replies(app: App, sender: ResponseUrlSender) -> None:
-    @app.middleware
-    def keep_alive_replies(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
-        if context.response_url:
-            context["respond"] = KeepAliveRespond(response_url=context.response_url, sender=sender)
         return next()

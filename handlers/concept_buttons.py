@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -14,6 +14,7 @@ from bot.results import Notice
 from handlers.actions import OPEN_CONCEPT, SHARE_CONCEPT, matching
 from handlers.blocks import render
 from handlers.blocks.study import render_notice, render_shared
+from handlers.response_url import Replies
 from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
 
 logger = logging.getLogger(__name__)
@@ -22,16 +23,18 @@ NOT_IN_CHANNEL = (
 )
 
 
-def register(app: App, core: Core) -> None:
+def register(app: App, core: Core, replies: Replies) -> None:
     """Add the concept-card button listeners (acknowledged at once, answered after)."""
 
-    def open_concept(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def open_concept(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        respond = replies.to(context.response_url)
         rendered = render(core.study.concept(str(action.get("value", ""))))
         respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
 
     def share_concept(
-        body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+        body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
+        respond = replies.to(context.response_url)
         card = core.study.concept(str(action.get("value", "")))
         if isinstance(card, Notice):
             respond(**ephemeral(render_notice(card), replace_original=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.commands import CommandError, DailyOn, PostNow, Reload, parse
@@ -13,6 +13,7 @@ from bot.core import Core
 from bot.results import Caller, Notice
 from handlers.blocks import render
 from handlers.blocks.study import render_notice
+from handlers.response_url import Replies
 from handlers.slack_context import (
     SLACK_UNREACHABLE,
     SlackUnavailable,
@@ -26,7 +27,7 @@ SLOW = (PostNow, Reload)  # may take longer than Slack's 3 s: acknowledged first
 LATER = "virtsec_later"
 
 
-def register(app: App, core: Core, settings: Settings) -> None:
+def register(app: App, core: Core, settings: Settings, replies: Replies) -> None:
     """Add the /virtsec listener."""
 
     def virtsec(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -55,9 +56,11 @@ def register(app: App, core: Core, settings: Settings) -> None:
             return
         ack(**ephemeral(render(core.execute(parsed, caller))))
 
-    def later(context: BoltContext, respond: Respond) -> None:
+    def later(context: BoltContext) -> None:
         job = context.get(LATER)
         if job is not None:
-            respond(**ephemeral(render(core.execute(*job)), replace_original=False))
+            replies.to(context.response_url)(
+                **ephemeral(render(core.execute(*job)), replace_original=False)
+            )
 
     app.command("/virtsec")(ack=virtsec, lazy=[later])

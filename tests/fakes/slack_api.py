@@ -458,6 +458,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # keep-alive, as Slack does: a client may send many requests on one connection
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY the body of a reply on a
+    # kept-alive connection waits for the client's delayed ACK (about 40 ms), which Slack's
+    # servers do not make clients wait
+    disable_nagle_algorithm = True
     timeout = 10  # seconds; a stuck client cannot hang stop() forever
     server_version = "FakeSlack/1.0"
 

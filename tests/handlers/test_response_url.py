@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from handlers.response_url import KeepAliveRespond, ResponseUrlSender
 from tests.fakes.slack_api import RESPONSE_URL_MAX_USES, FakeSlack
@@ -33,7 +34,7 @@ def test_replies_from_one_thread_share_one_connection(
     assert fake_slack.connections_accepted == 1
 
 
-def test_each_thread_keeps_its_own_connection(
+def test_threads_share_a_pool_of_kept_connections(
     fake_slack: FakeSlack, sender: ResponseUrlSender
 ) -> None:
     def replies(k: int) -> None:
@@ -46,7 +47,7 @@ def test_each_thread_keeps_its_own_connection(
     for t in threads:
         t.join()
     assert all(len(fake_slack.responses(f"t{k}")) == 2 for k in range(4))
-    assert fake_slack.connections_accepted == 4
+    assert fake_slack.connections_accepted <= 4  # pooled: at most one per concurrent thread
 
 
 def test_a_connection_slack_closed_while_idle_is_replaced_once(
@@ -92,7 +93,7 @@ def test_a_whole_message_dict_is_sent_as_given(
 def test_a_dead_endpoint_raises_for_the_caller_to_log(sender: ResponseUrlSender) -> None:
     with FakeSlack() as gone:
         url = gone.response_url("x")
-    with pytest.raises(OSError):
+    with pytest.raises(urllib3.exceptions.HTTPError):
         sender.post(url, {"text": "nobody is listening"})
 
 
