@@ -21,4 +21,4 @@ def virtsec(ack):  # type: ignore[no-untyped-def]
     ack()
 
 
-application = make_wsgi_app(app, lambda: (True, "none"))
+application = make_wsgi_app(app, lambda: (True, "none"), os.environ["SLACK_SIGNING_SECRET"])

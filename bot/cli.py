@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import knowledge_base
-from bot.config import ConfigError, Settings, load_settings, redact_url
-from bot.console import ConsoleChannel, render_answer, run_console
+from bot.config import ConfigError, Mode, Settings, read_settings, redact_url
+from bot.console import ConsoleChannel, run_console
+from bot.console_text import render_answer
 from bot.core import Core
 from bot.knowledge_base import LETTERS, KnowledgeBase, KnowledgeError
 from bot.knowledge_yaml import DIFFICULTIES
 from bot.library import Library
 from bot.lookup import LookupResult, Match
 from bot.storage.db import make_engine, session_factory
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import current_tables, upgrade
 from bot.study import Study
 
 
@@ -149,10 +150,12 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     args = _parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        err.write(f"{exc}\n")
+    settings, problems = read_settings()
+    mode = _mode(args, settings)
+    if mode is not None:
+        problems += settings.missing(mode)
+    if problems:  # every problem at once, before anything is touched
+        err.write(f"{ConfigError(problems)}\n")
         return 2
     if args.command == "kb" and args.kb_command == "lint":
         return _lint(args.paths or settings.knowledge, out)
@@ -171,22 +174,27 @@ def main(
         _db_upgrade(settings, None)  # the default SQLite file migrates itself
     if args.command in ("tick", "scheduler"):
         return _schedule(settings, library, once=args.command == "tick", out=out, err=err)
-    if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
-        return _serve(
-            settings,
-            library,
-            socket=getattr(args, "socket", False),
-            host=getattr(args, "host", "0.0.0.0"),
-            err=err,
-        )
+    if mode in ("http", "socket"):
+        host = getattr(args, "host", "0.0.0.0")  # `virtsec` alone serves on every address
+        return _serve(settings, library, socket=mode == "socket", host=host, err=err)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-    core = Core(library, sessions, ConsoleChannel(out))
+    channel = ConsoleChannel(out)
+    core = Core(library, sessions, channel)
     try:
-        return run_console(core, stdin, out, interactive=stdin.isatty())
+        return run_console(core, channel, stdin, out, interactive=stdin.isatty())
     finally:
         core.wait_idle()
         engine.dispose()
+
+
+def _mode(args: argparse.Namespace, settings: Settings) -> Mode | None:
+    """What the command will run, for the settings it needs: a Slack mode, or None."""
+    if args.command in ("tick", "scheduler"):
+        return "tick"
+    if args.command == "serve" or (args.command is None and settings.has_slack_tokens):
+        return "socket" if getattr(args, "socket", False) or settings.socket_mode else "http"
+    return None
 
 
 def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, err: TextIO) -> int:
@@ -215,22 +223,29 @@ def _db_upgrade(settings: Settings, out: TextIO | None) -> int:
     """Apply migrations to DATABASE_URL."""
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        before, after = upgrade(engine)
+        tables = len(current_tables(engine))
     finally:
         engine.dispose()
-    if out is not None:
-        out.write(f"Database is up to date: {redact_url(settings.database_url)}\n")
+    where = redact_url(settings.database_url)
+    if out is None:
+        pass
+    elif before is None:
+        out.write(f"Created the database schema at {where}: {tables} tables, revision {after}.\n")
+    elif before != after:
+        out.write(f"Upgraded the database at {where} from revision {before} to {after}.\n")
+    else:
+        out.write(f"The database at {where} is up to date (revision {after}).\n")
     return 0
 
 
 def _serve(settings: Settings, library: Library, *, socket: bool, host: str, err: TextIO) -> int:
-    """Run the Slack app; without --socket, Socket Mode is chosen when only it is configured."""
+    """Run the Slack app over HTTP, or Socket Mode."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    socket = socket or (bool(settings.slack_app_token) and not settings.slack_signing_secret)
     try:
         if socket:
             server.serve_socket(settings, library)

@@ -32,6 +32,9 @@ DAILY_USAGE = (
 )
 
 
+WEEKLY_USAGE = "Usage: /virtsec weekly on|off (the Monday team report in this channel)"
+
+
 class CommandError(ValueError):
     """The text is a command with bad arguments; the message says how to fix it."""
 
@@ -187,8 +190,10 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
         return Leaderboard(Period(period))
     if head == "daily":
         return _daily(rest, default_timezone)
-    if head == "weekly" and len(rest) == 1 and rest[0].lower() in ("on", "off"):
-        return WeeklyToggle(rest[0].lower() == "on")
+    if head == "weekly":
+        if len(rest) == 1 and rest[0].lower() in ("on", "off"):
+            return WeeklyToggle(rest[0].lower() == "on")
+        raise CommandError(WEEKLY_USAGE)
     return Lookup(" ".join(words))
 
 

@@ -71,6 +71,17 @@ class Settings:
 
     def require(self, mode: Mode) -> None:
         """Raise ConfigError naming every variable the mode needs and lacks."""
+        problems = self.missing(mode)
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is meant when only an app-level token is given (no signing secret)."""
+        return bool(self.slack_app_token) and not self.slack_signing_secret
+
+    def missing(self, mode: Mode) -> list[str]:
+        """Every variable the mode needs and lacks, or has in a wrong form."""
         problems = []
         if mode in ("http", "socket", "tick"):
             if not self.slack_bot_token:
@@ -94,8 +105,7 @@ class Settings:
                     "SLACK_APP_TOKEN does not look like an app-level token "
                     "(it should start with xapp-)"
                 )
-        if problems:
-            raise ConfigError(problems)
+        return problems
 
 
 def redact_url(url: str) -> str:
@@ -112,14 +122,31 @@ def normalize_database_url(url: str) -> str:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+    *,
+    mode: Mode | None = None,
 ) -> Settings:
-    """Settings from the environment, with `.env` filling what the environment lacks."""
+    """Settings from the environment, with `.env` filling what the environment lacks;
+    ConfigError naming every malformed value, and every one `mode` needs and lacks, at once."""
+    settings, problems = read_settings(environ, dotenv_path)
+    if mode is not None:
+        problems += settings.missing(mode)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> tuple[Settings, list[str]]:
+    """Settings, and what is wrong with the values given (a malformed one is replaced by
+    its default in the Settings, so the caller can still tell which mode is meant)."""
     env: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
         env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     env.update(os.environ if environ is None else environ)
-    problems = []
+    problems: list[str] = []
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default).strip()
@@ -153,10 +180,9 @@ def load_settings(
         problems.append(
             "DATABASE_URL must be a URL such as sqlite:///virtsec.db or postgresql://user@host/db"
         )
-    if problems:
-        raise ConfigError(problems)
+        database_url = DEFAULT_DATABASE_URL
     knowledge = tuple(p for p in get("VIRTSEC_KNOWLEDGE").split(os.pathsep) if p)
-    return Settings(
+    settings = Settings(
         slack_bot_token=get("SLACK_BOT_TOKEN"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=get("SLACK_APP_TOKEN"),
@@ -168,3 +194,4 @@ def load_settings(
         web_workers=web_workers,
         web_threads=web_threads,
     )
+    return settings, problems

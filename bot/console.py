@@ -1,264 +1,30 @@
 """The terminal channel: the same core as Slack, rendered as plain text.
 
 Type `/virtsec what is VM escape` (or just the question), `/virtsec quiz` and
-answer with a letter, `/virtsec topics`, `/virtsec help`; `quit` or Ctrl-D
-leaves.
+answer with a letter, `/virtsec post` for a daily question, `/virtsec help`;
+`quit` or Ctrl-D leaves. A letter always answers the question shown last, and
+the reply says which one it answered.
 """
 
 from __future__ import annotations
 
 import getpass
-import textwrap
-from collections.abc import Iterable
-from typing import TextIO, assert_never
+from dataclasses import dataclass
+from typing import Literal, TextIO
 
 from bot.commands import CommandError, parse
+from bot.console_text import render, render_daily, render_reveal
 from bot.core import Core
-from bot.daily.channel import PostView, Reveal
+from bot.daily.channel import Announcement, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
-from bot.knowledge_base import LETTERS, Concept, Question
-from bot.lookup import Match
-from bot.results import (
-    Caller,
-    ConceptCard,
-    DailyAnswerResult,
-    HelpResult,
-    LeaderboardResult,
-    LookupReply,
-    Notice,
-    PracticeOutcome,
-    PracticeQuestion,
-    Reply,
-    ScenarioResult,
-    StatsResult,
-    TipResult,
-    TopicList,
-)
-from bot.scoring import ClickStatus
-
-WIDTH = 78
-
-
-def _wrap(text: str, indent: str = "") -> str:
-    paragraphs = [p for p in text.split("\n") if p.strip()]
-    return "\n".join(
-        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent)
-        for p in paragraphs
-    )
-
-
-def _titles(concepts: Iterable[Concept]) -> str:
-    return ", ".join(c.title for c in concepts)
-
-
-def render_card(card: ConceptCard, *, details: bool = True) -> str:
-    """A concept as a person reads it: title, summary, details, exam tip, related, sources."""
-    c = card.concept
-    lines = [c.title, "=" * min(len(c.title), WIDTH), _wrap(c.summary)]
-    if details and c.details:
-        lines += ["", _wrap(c.details)]
-    if c.exam_tip:
-        lines += ["", "Exam tip:", _wrap(c.exam_tip, "  ")]
-    if card.related:
-        lines += ["", "Related: " + _titles(card.related)]
-    lines += ["", "Sources:"] + [f"  - {s}" for s in c.sources]
-    return "\n".join(lines)
-
-
-def _suggestions(matches: Iterable[Match]) -> str:
-    return "\n".join(f"  - {m.concept.title}  (try: {m.concept.id})" for m in matches)
-
-
-def render_answer(answer: LookupReply) -> str:
-    """A lookup answer; an honest 'no good match' with suggestions when there is none."""
-    result = answer.lookup
-    if answer.card is None:
-        shown = (
-            " ".join("".join(ch if ch.isprintable() else " " for ch in result.query).split())[:80]
-            or "(empty)"
-        )
-        text = f'No good match for "{shown}" in the virtualization-security notes.'
-        if result.suggestions:
-            return text + "\nDid you mean:\n" + _suggestions(result.suggestions)
-        return text + (
-            '\nTry a concept name such as "VM escape", "type 1 hypervisor" '
-            'or "k8s RBAC", or /virtsec topics.'
-        )
-    if answer.compared:
-        parts = ["Comparing " + " and ".join(c.concept.title for c in answer.compared) + ":"]
-        parts += [render_card(c, details=False) for c in answer.compared]
-    else:
-        parts = [render_card(answer.card)]
-    if result.suggestions:
-        parts.append("See also:\n" + _suggestions(result.suggestions))
-    return "\n\n".join(parts)
-
-
-def render_question(result: PracticeQuestion) -> str:
-    """A practice question, answered by typing a letter."""
-    q = result.question
-    lines = [f"Practice question ({q.difficulty}, not scored)", _wrap(q.prompt), ""]
-    lines += _choices(q)
-    lines += ["", f"Answer with a letter (A-{LETTERS[len(q.choices) - 1]})."]
-    return "\n".join(lines)
-
-
-def render_outcome(result: PracticeOutcome) -> str:
-    """Right or wrong, with the explanation."""
-    q = result.question
-    right = q.answer_label
-    head = (
-        f"Correct: {right}"
-        if result.correct
-        else f"Not quite. You chose {LETTERS[result.chosen]}; the answer is {right}."
-    )
-    lines = [head, "", _wrap(q.explanation), "", "Sources: " + "; ".join(q.sources)]
-    if result.concepts:
-        lines.append("Study: " + _titles(result.concepts))
-    lines.append("Type /virtsec quiz for another question.")
-    return "\n".join(lines)
-
-
-def _choices(q: Question) -> list[str]:
-    return [f"  {q.label(i)}" for i in range(len(q.choices))]
-
-
-def render_daily(view: PostView) -> str:
-    """A daily question as posted in the console channel."""
-    q = view.question
-    return "\n".join(
-        [
-            f"*** Daily practice question ({q.difficulty}) ***",
-            _wrap(q.prompt),
-            "",
-            *_choices(q),
-            "",
-            "Answer with a letter; your first answer counts.",
-        ]
-    )
-
-
-def render_reveal(reveal: Reveal) -> str:
-    """The answer at close, with how people did."""
-    q = reveal.post.question
-    lines = [
-        f"*** Closed: the answer is {q.answer_label} ***",
-        _wrap(q.explanation),
-        "",
-    ]
-    for i, choice in enumerate(q.choices):
-        n = reveal.counts.get(i, 0)
-        share = n / reveal.total if reveal.total else 0.0
-        lines.append(f"  {LETTERS[i]}. {share:4.0%} ({n})  {choice}")
-    lines.append(f"Right: {', '.join(reveal.correct_users) or 'nobody'}")
-    return "\n".join(lines)
-
-
-def render_daily_outcome(outcome: DailyAnswerResult) -> str:
-    """The private reply to a daily answer."""
-    q = outcome.question
-    if outcome.status == ClickStatus.INVALID or q is None:
-        return "That question is no longer available."
-    right = q.answer_label
-    if outcome.status == ClickStatus.ALREADY:
-        return (
-            f"You already answered {LETTERS[outcome.chosen]}. Your first answer is the one "
-            "that counts."
-        )
-    if outcome.status == ClickStatus.CLOSED:
-        return f"This question is closed. The answer was {right}."
-    head = (
-        f"Correct: {right} (one point)."
-        if outcome.correct
-        else f"Not this time. You chose {LETTERS[outcome.chosen]}; the answer is {right}."
-    )
-    return head + "\n\n" + _wrap(q.explanation)
-
-
-def render_leaderboard(result: LeaderboardResult) -> str:
-    """Top 10 and your rank."""
-    title = f"Leaderboard, {result.period.described}" + (
-        f" (since {result.start})" if result.start else ""
-    )
-    if not result.rows:
-        return title + ": no points yet."
-    lines = [title] + [f"  {r.rank:>3}. {r.user_id:<20} {r.points}" for r in result.rows]
-    if result.caller and all(r.user_id != result.caller_id for r in result.rows):
-        lines.append(f"  You: #{result.caller.rank} with {result.caller.points}")
-    return "\n".join(lines)
-
-
-def render_stats(result: StatsResult) -> str:
-    """Your record."""
-    lines = [
-        f"Daily: {result.answered} answered, {result.correct} right "
-        f"({result.accuracy:.0%}), {result.points} points",
-        f"Streak: {result.current_streak} now, best {result.best_streak}",
-        f"Practice: {result.practice_answered} answered, {result.practice_correct} right "
-        "(never on the leaderboard)",
-    ]
-    if result.weakest:
-        lines.append(
-            "Weakest: " + ", ".join(f"{c.title} ({right}/{n})" for c, right, n in result.weakest)
-        )
-    lines.append(f"Due for review: {result.due}")
-    for concept, level in result.mastery[:12]:
-        filled = round(level * 10)
-        lines.append(f"  {'#' * filled}{'.' * (10 - filled)} {level:4.0%}  {concept.title}")
-    return "\n".join(lines)
-
-
-def render_topics(result: TopicList) -> str:
-    """Concepts by tag."""
-    return "\n".join(f"{g.tag} ({len(g.concepts)}): {_titles(g.concepts)}" for g in result.groups)
-
-
-def render_tip(result: TipResult) -> str:
-    """An exam tip with its sources."""
-    return f"Exam tip: {_wrap(result.tip.text)}\nSources: {'; '.join(result.tip.sources)}"
-
-
-def render_scenario(result: ScenarioResult) -> str:
-    """A worked case, step by step."""
-    s = result.scenario
-    steps = "\n".join(
-        _wrap(f"{i}. {step}", "  ").lstrip() for i, step in enumerate(s.walkthrough, 1)
-    )
-    return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
-
-
-def render(reply: Reply) -> str:
-    """Render any core result as text (mypy checks that every kind is handled)."""
-    match reply:
-        case LeaderboardResult():
-            return render_leaderboard(reply)
-        case StatsResult():
-            return render_stats(reply)
-        case DailyAnswerResult():
-            return render_daily_outcome(reply)
-        case LookupReply():
-            return render_answer(reply)
-        case ConceptCard():
-            return render_card(reply)
-        case HelpResult():
-            return reply.usage
-        case TopicList():
-            return render_topics(reply)
-        case TipResult():
-            return render_tip(reply)
-        case ScenarioResult():
-            return render_scenario(reply)
-        case PracticeQuestion():
-            return render_question(reply)
-        case PracticeOutcome():
-            return render_outcome(reply)
-        case Notice():
-            return ("Error: " if reply.error else "") + reply.text
-        case _:
-            assert_never(reply)
-
+from bot.knowledge_base import LETTERS, Question
+from bot.results import Caller, Notice, PracticeQuestion
 
 CONSOLE_TEAM = CONSOLE_CHANNEL = "console"
+NOTHING_WAITING = (
+    "No question is waiting for an answer. Type /virtsec quiz for a practice question, "
+    "or /virtsec post for a daily one."
+)
 
 
 class ConsoleChannel:
@@ -266,10 +32,12 @@ class ConsoleChannel:
 
     def __init__(self, out: TextIO):
         self.out = out
+        self.last_posted: PostView | None = None
 
     def post_question(self, view: PostView) -> str:
         """Print the question."""
         self.out.write(render_daily(view) + "\n\n")
+        self.last_posted = view
         return f"console-{view.post_id}"
 
     def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
@@ -283,8 +51,10 @@ class ConsoleChannel:
         """Print the Monday report."""
         lines = [f"*** Weekly report, week of {report.week_start:%d %b %Y} ***"]
         lines += [f"  {r.rank}. {r.user_id}: {r.points}" for r in report.top]
-        lines += [f"  Most improved: {u} +{gain}" for u, gain in report.improved]
-        lines += [f"  Missed most: {c.title} ({wrong}/{n} wrong)" for c, wrong, n in report.missed]
+        lines += [f"  Most improved: {g.user_id} +{g.gain}" for g in report.improved]
+        lines += [
+            f"  Missed most: {m.concept.title} ({m.wrong}/{m.answers} wrong)" for m in report.missed
+        ]
         if report.hardest is not None:
             q, right, n = report.hardest
             lines.append(f"  Hardest: {q.prompt} ({right}/{n} right) Answer: {q.answer}")
@@ -295,48 +65,92 @@ class ConsoleChannel:
         self.out.write("\n".join(lines) + "\n\n")
         return f"console-report-{report.week_start}"
 
+    def announce(self, announcement: Announcement) -> None:
+        """Print the new schedule."""
+        a = announcement
+        closing = f", closing at {a.close_time}" if a.close_time else ""
+        self.out.write(
+            f"*** Daily question on: {a.post_time} {a.timezone}, {a.days.described}{closing}. "
+            f"First: {a.first_post:%a %d %b %H:%M %Z}. ***\n\n"
+        )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The question a typed letter answers."""
+
+    kind: Literal["practice", "daily"]
+    question: Question
+    post_id: int = 0
+
 
 class ConsoleSession:
-    """One person's terminal conversation with the bot."""
+    """One person's terminal conversation with the bot, in the console's own channel."""
 
-    def __init__(self, core: Core, user: str | None = None, zone: str = "UTC"):
+    def __init__(
+        self, core: Core, channel: ConsoleChannel, user: str | None = None, zone: str = "UTC"
+    ):
         self.core = core
+        self.channel = channel
         user = user or getpass.getuser()
         self.caller = Caller(CONSOLE_TEAM, user, CONSOLE_CHANNEL, is_admin=True, timezone=zone)
-        self.pending: PracticeQuestion | None = None
+        self.practice: Waiting | None = None
 
     def handle(self, line: str) -> str:
         """The reply to one line of input (after doing what the schedule says is due)."""
-        self.core.scheduler.tick()
+        self.core.scheduler.tick(only=(CONSOLE_TEAM, CONSOLE_CHANNEL))
         text = line.strip()
-        letter = text.upper() if len(text) == 1 and text.upper() in LETTERS else None
-        pending = self.pending
-        if letter and pending and LETTERS.index(letter) < len(pending.question.choices):
-            self.pending = None
-            return render(
-                self.core.practice.answer(self.caller, pending.question.id, LETTERS.index(letter))
-            )
-        open_post = self.core.answering.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
-        if letter and open_post is not None:
-            return render(
-                self.core.answering.answer(
-                    CONSOLE_TEAM, self.caller.user_id, f"{open_post}:{LETTERS.index(letter)}"
-                )
-            )
+        if len(text) == 1 and text.isascii() and text.isalpha():
+            return self.answer(text.upper())
         if text.lower().startswith("/virtsec"):
             text = text[len("/virtsec") :]
         try:
             command = parse(text)
         except CommandError as exc:
             return render(Notice(str(exc), error=True))
-        response = self.core.execute(command, self.caller)
-        self.pending = response if isinstance(response, PracticeQuestion) else None
-        return render(response)
+        reply = self.core.execute(command, self.caller)
+        if isinstance(reply, PracticeQuestion):
+            self.practice = Waiting("practice", reply.question)
+        return render(reply)
+
+    def waiting(self) -> Waiting | None:
+        """What a letter answers now: the practice question shown and not yet answered,
+        else the channel's open daily question."""
+        if self.practice is not None:
+            return self.practice
+        post_id = self.core.answering.open_post_id(CONSOLE_TEAM, CONSOLE_CHANNEL)
+        shown = self.channel.last_posted
+        if post_id is None or shown is None or shown.post_id != post_id:
+            return None
+        return Waiting("daily", shown.question, post_id)
+
+    def answer(self, letter: str) -> str:
+        """A letter typed as an answer: to the question it belongs to, or a clear no."""
+        waiting = self.waiting()
+        if waiting is None:
+            return NOTHING_WAITING
+        choices = len(waiting.question.choices)
+        index = LETTERS.find(letter)
+        label = "Practice question" if waiting.kind == "practice" else "Daily question"
+        if not 0 <= index < choices:
+            return (
+                f"{letter} is not one of the choices: answer the {label.lower()} with a letter "
+                f"from A to {LETTERS[choices - 1]}."
+            )
+        if waiting.kind == "practice":
+            self.practice = None
+            reply = render(self.core.practice.answer(self.caller, waiting.question.id, index))
+        else:
+            value = f"{waiting.post_id}:{index}"
+            reply = render(self.core.answering.answer(CONSOLE_TEAM, self.caller.user_id, value))
+        return f"[{label}] {reply}"
 
 
-def run_console(core: Core, stdin: TextIO, stdout: TextIO, interactive: bool = True) -> int:
+def run_console(
+    core: Core, channel: ConsoleChannel, stdin: TextIO, stdout: TextIO, interactive: bool = True
+) -> int:
     """Read lines until EOF or 'quit', answering each."""
-    session = ConsoleSession(core)
+    session = ConsoleSession(core, channel)
     counts = core.kb.counts()
     stdout.write(
         f"virtsec console: {counts['concepts']} concepts, {counts['questions']} "

@@ -78,7 +78,7 @@ class Core:
         self.sessions = sessions
         self.clock = clock
         self.study = Study(library, rng)
-        self.schedules = Schedules(sessions, clock)
+        self.schedules = Schedules(sessions, channel, clock)
         self.scheduler = Scheduler(sessions, library, channel, clock)
         self.answering = Answering(sessions, library, channel, clock, refresh_interval)
         self.boards = Boards(sessions, library, clock)

@@ -148,27 +148,42 @@ def _least_seen_concept(unseen: list[Question], seen: Iterable[Question], seed: 
     return seeded_choice(seed, candidates)
 
 
+def last_missed(state: CardState) -> bool:
+    """True when the person's latest answer to the question was wrong (FSRS puts a card
+    rated Again back on the first learning or relearning step)."""
+    return state.state in (int(State.Learning), int(State.Relearning)) and state.step == 0
+
+
 class ConceptMemory(NamedTuple):
-    """How well a person remembers one concept's questions."""
+    """How well a person knows one concept, from the practice questions that test it."""
 
     concept_id: str
-    level: float  # mean retrievability over all the concept's questions, unseen ones as 0
+    level: float  # 0..1, see `mastery`
     seen: int  # how many of its questions they have practised
+    missed: int  # how many of those they got wrong the last time
 
 
 def mastery(kb: KnowledgeBase, cards: Sequence[CardState], now: datetime) -> list[ConceptMemory]:
-    """Per concept practised, how well the person remembers it."""
-    by_concept: dict[str, list[str]] = {}
+    """Per concept practised: the mean, over all the concept's questions, of the chance the
+    person answers each right now (FSRS retrievability), counting a question they have not
+    seen, or got wrong the last time, as 0. So a concept missed every time is at 0, below
+    any concept answered right, and seeing more of a concept raises its level."""
+    by_concept: dict[str, int] = {}
     for q in kb.questions.values():
-        by_concept.setdefault(q.concepts[0], []).append(q.id)
+        by_concept[q.concepts[0]] = by_concept.get(q.concepts[0], 0) + 1
     recall: dict[str, list[float]] = {}
+    missed: dict[str, int] = {}
     for card in cards:
         question = kb.questions.get(card.question_id)
-        if question is not None:
-            recall.setdefault(question.concepts[0], []).append(retrievability(card, now))
+        if question is None:
+            continue
+        concept = question.concepts[0]
+        wrong = last_missed(card)
+        recall.setdefault(concept, []).append(0.0 if wrong else retrievability(card, now))
+        missed[concept] = missed.get(concept, 0) + int(wrong)
     return [
-        ConceptMemory(concept_id, sum(values) / len(by_concept[concept_id]), len(values))
-        for concept_id, values in sorted(recall.items())
+        ConceptMemory(concept, sum(values) / by_concept[concept], len(values), missed[concept])
+        for concept, values in sorted(recall.items())
     ]
 
 

@@ -96,7 +96,7 @@ class PracticeService:
         cards = self._cards(caller)
         kb = self.knowledge.kb
         rows = sorted(practice.mastery(kb, cards, now), key=lambda r: (r.level, r.concept_id))
-        mastery = tuple(Mastery(kb.concepts[r.concept_id], r.level) for r in rows)
+        mastery = tuple(Mastery(kb.concepts[r.concept_id], r.level, r.missed) for r in rows)
         return Progress(mastery, practice.due_count(cards, now), len(cards))
 
     def _cards(self, caller: Caller) -> list[CardState]:

@@ -40,5 +40,6 @@ class Progress:
             if isinstance(result, LeaderboardResult):
                 board = replace(result, rows=result.rows[:HOME_BOARD_SIZE])
             next_post = self.schedules.next_post(team_id, channel)
-        weakest = stats.mastery[:WEAKEST]  # mastery comes weakest first
+        # mastery comes weakest first; a concept answered right every time is not weak
+        weakest = tuple(m for m in stats.mastery if m.missed)[:WEAKEST]
         return Dashboard(user_id, stats, channel, board, next_post, weakest, focus)

@@ -141,10 +141,11 @@ class ConceptRecord(NamedTuple):
 
 
 class Mastery(NamedTuple):
-    """A person's practice memory of one concept, 0..1."""
+    """A person's practice memory of one concept, 0..1 (`bot.practice.mastery`)."""
 
     concept: Concept
     level: float
+    missed: int = 0  # questions on it they got wrong the last time
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,9 @@ class StatsResult:
         return self.correct / self.answered if self.answered else 0.0
 
 
-Focus = PracticeQuestion | PracticeOutcome | Notice | None
-"""A practice in progress on the Home tab."""
+Focus = PracticeQuestion | PracticeOutcome | ConceptCard | Notice | None
+"""What the Home tab shows at its top: a practice in progress, a concept opened there, or a
+notice."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ class Dashboard:
     channel_id: str | None  # their home board: where they last answered a daily question
     board: LeaderboardResult | None
     next_post: datetime | None
-    weakest: tuple[Mastery, ...]  # lowest practice mastery first
+    weakest: tuple[Mastery, ...]  # concepts with a question missed last time, weakest first
     focus: Focus = None
 
 

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -30,8 +31,10 @@ from handlers.blocks.study import render_notice
 from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
+from handlers.slack_users import Directory
 
 logger = logging.getLogger(__name__)
+OTHER_WORKSPACE = "This virtsec is installed in another Slack workspace; it does nothing here."
 SORRY = "Sorry, something went wrong on my side. It has been logged; please try again."
 
 
@@ -69,11 +72,15 @@ class SeenEvents:
 
 
 def build_core(
-    settings: Settings, library: Library, client: WebClient, engine: Engine | None = None
+    settings: Settings,
+    library: Library,
+    client: WebClient,
+    engine: Engine | None = None,
+    directory: Directory | None = None,
 ) -> Core:
     """The core, posting daily questions through Slack."""
     sessions = session_factory(engine or make_engine(settings.database_url))
-    return Core(library, sessions, SlackChannel(client))
+    return Core(library, sessions, SlackChannel(client, directory))
 
 
 @dataclass
@@ -93,6 +100,18 @@ class SlackApp:
         idle = self.core.wait_idle() and self.home.refresher.wait_idle()
         self.replies.close()
         return idle
+
+
+class _DropDeliberateClientWarning(logging.Filter):
+    """Bolt warns on every start that SLACK_BOT_TOKEN "will be unused" when a client is
+    given: we give one on purpose (it carries the token, timeouts and retry handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return bool(record.getMessage() != warning_client_prioritized_and_token_skipped())
+
+
+BOLT_LOGGER = logging.getLogger("virtsec.slack")
+BOLT_LOGGER.addFilter(_DropDeliberateClientWarning())
 
 
 def build_app(
@@ -117,7 +136,8 @@ def build(
 ) -> SlackApp:
     """The Bolt app with every listener registered, and what it runs on."""
     client = client or build_client(settings)
-    core = build_core(settings, library, client, engine)
+    directory = Directory()
+    core = build_core(settings, library, client, engine, directory)
     executor = ThreadPoolExecutor(
         max_workers=max(16, settings.web_threads * 4), thread_name_prefix="virtsec-after-ack"
     )
@@ -132,8 +152,9 @@ def build(
         # Bolt's default pool has 5 threads per process: too few when each listener also
         # calls Slack back (respond, chat.update) while new clicks arrive
         listener_executor=executor,
-        logger=logging.getLogger("virtsec.slack"),
+        logger=BOLT_LOGGER,
     )
+    _only_the_installed_workspace(app)
     _drop_event_redeliveries(app)
     # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
     sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
@@ -149,11 +170,28 @@ def build(
     # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
     # traffic, first
     answer_button.register(app, core, executor, replies, home)
-    virtsec_command.register(app, core, settings, replies)
-    concept_buttons.register(app, core, replies)
+    virtsec_command.register(app, core, settings, replies, directory)
+    concept_buttons.register(app, core, replies, home)
     practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
     return SlackApp(app, core, home, executor, replies)
+
+
+def _only_the_installed_workspace(app: App) -> None:
+    @app.middleware
+    def only_the_installed_workspace(
+        context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        result = context.authorize_result
+        installed = result.team_id if result is not None else None
+        if installed and context.team_id and context.team_id != installed:
+            logger.warning(
+                "refused a request from workspace %s: this app serves %s",
+                context.team_id,
+                installed,
+            )
+            return BoltResponse(status=200, body=OTHER_WORKSPACE)
+        return next()
 
 
 def _drop_event_redeliveries(app: App) -> None:

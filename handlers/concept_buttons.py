@@ -12,63 +12,68 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core import Core
 from bot.results import Notice
 from handlers.actions import OPEN_CONCEPT, SHARE_CONCEPT, matching
+from handlers.app_home import HomePublisher, answered_in_home
 from handlers.blocks import render
 from handlers.blocks.study import render_notice, render_shared
 from handlers.response_url import Replies
-from handlers.slack_context import SLACK_UNREACHABLE, ack_only, ephemeral, from_ephemeral
+from handlers.slack_context import (
+    SLACK_UNREACHABLE,
+    ack_only,
+    caller_from,
+    ephemeral,
+    from_ephemeral,
+)
 
 logger = logging.getLogger(__name__)
+NO_CHANNEL = "Share a card from a message in a channel: `/virtsec <question>` there."
 NOT_IN_CHANNEL = (
     "I can't post in this conversation. Invite me first (`/invite @virtsec`), then share again."
 )
 
 
-def register(app: App, core: Core, replies: Replies) -> None:
-    """Add the concept-card button listeners (acknowledged at once, answered after)."""
+def register(app: App, core: Core, replies: Replies, home: HomePublisher) -> None:
+    """Add the concept-card button listeners (acknowledged at once, answered after). A click
+    on the Home tab (no response_url there) is answered on the Home tab."""
 
     def open_concept(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        card = core.study.concept(str(action.get("value", "")))
+        if answered_in_home(body):
+            caller = caller_from(body)
+            home.publish(caller.team_id, caller.user_id, card)
+            return
         respond = replies.to(context.response_url)
-        rendered = render(core.study.concept(str(action.get("value", ""))))
-        respond(**ephemeral(rendered, replace_original=from_ephemeral(body)))
+        respond(**ephemeral(render(card), replace_original=from_ephemeral(body)))
 
     def share_concept(
         body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        respond = replies.to(context.response_url)
+        def tell(notice: Notice) -> None:
+            if answered_in_home(body):
+                caller = caller_from(body)
+                home.publish(caller.team_id, caller.user_id, notice)
+            else:
+                respond = replies.to(context.response_url)
+                respond(**ephemeral(render_notice(notice), replace_original=False))
+
         card = core.study.concept(str(action.get("value", "")))
-        if isinstance(card, Notice):
-            respond(**ephemeral(render_notice(card), replace_original=False))
+        channel = caller_from(body).channel_id
+        if isinstance(card, Notice) or not channel:
+            tell(card if isinstance(card, Notice) else Notice(NO_CHANNEL, error=True))
             return
         text, blocks = render_shared(card, body["user"]["id"])
-        channel = body.get("channel", {}).get("id") or body["container"]["channel_id"]
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
-            logger.warning(
-                "sharing %s in %s failed: %s", card.concept.id, channel, exc.response.get("error")
-            )
-            reply = (
-                NOT_IN_CHANNEL
-                if exc.response.get("error")
-                in ("not_in_channel", "channel_not_found", "is_archived")
-                else SLACK_UNREACHABLE
-            )
-            respond(**ephemeral(render_notice(Notice(reply, error=True)), replace_original=False))
+            error = exc.response.get("error")
+            logger.warning("sharing %s in %s failed: %s", card.concept.id, channel, error)
+            refused = error in ("not_in_channel", "channel_not_found", "is_archived")
+            tell(Notice(NOT_IN_CHANNEL if refused else SLACK_UNREACHABLE, error=True))
             return
         except (SlackClientError, OSError) as exc:
             logger.warning("sharing %s failed: %s", card.concept.id, exc)
-            respond(
-                **ephemeral(
-                    render_notice(Notice(SLACK_UNREACHABLE, error=True)), replace_original=False
-                )
-            )
+            tell(Notice(SLACK_UNREACHABLE, error=True))
             return
-        respond(
-            **ephemeral(
-                render_notice(Notice(f"Shared “{card.concept.title}” in the channel.")),
-                replace_original=False,
-            )
-        )
+        tell(Notice(f"Shared “{card.concept.title}” in the channel."))
 
     app.action(matching(OPEN_CONCEPT))(ack=ack_only, lazy=[open_concept])
     app.action(matching(SHARE_CONCEPT))(ack=ack_only, lazy=[share_concept])

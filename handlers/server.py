@@ -25,7 +25,11 @@ logger = logging.getLogger(__name__)
 def create_wsgi_app(settings: Settings, library: Library, engine: Engine | None = None) -> WSGIApp:
     """The production WSGI app for these settings."""
     engine = engine or make_engine(settings.database_url)
-    return make_wsgi_app(build_app(settings, library, engine=engine), lambda: ping(engine))
+    return make_wsgi_app(
+        build_app(settings, library, engine=engine),
+        lambda: ping(engine),
+        settings.slack_signing_secret,
+    )
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

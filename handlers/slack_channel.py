@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.daily.channel import PostView, Reveal
+from bot.daily.channel import Announcement, ChannelRefused, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
-from handlers.blocks.daily import render_daily_question, render_reveal, render_weekly_report
+from handlers.blocks.daily import (
+    MAX_NAMED,
+    render_announcement,
+    render_daily_question,
+    render_reveal,
+    render_weekly_report,
+)
+from handlers.slack_users import Directory
+
+#: Slack's errors that mean the bot cannot post in a channel until someone acts
+REFUSALS = {
+    "not_in_channel": "I am not a member of it",
+    "channel_not_found": "I cannot see it: a private channel I was not invited to",
+    "is_archived": "it is archived",
+    "restricted_action": "posting there is restricted",
+    "restricted_action_read_only_channel": "it is read-only",
+}
 
 
 class SlackChannel:
     """Posts, updates and reveals daily questions with the Web API."""
 
-    def __init__(self, client: WebClient):
+    def __init__(self, client: WebClient, directory: Directory | None = None):
         self.client = client
+        self.directory = directory or Directory()
 
     def post_question(self, view: PostView) -> str:
         """chat.postMessage; returns the message ts."""
         text, blocks = render_daily_question(view)
-        response = self.client.chat_postMessage(channel=view.channel_id, text=text, blocks=blocks)
+        response = self._post(view.channel_id, text, blocks)
         return str(response["ts"])
 
     def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
@@ -29,14 +47,33 @@ class SlackChannel:
         self.client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
 
     def post_reveal(self, reveal: Reveal) -> None:
-        """The answer and explanation as a thread reply."""
-        text, blocks = render_reveal(reveal)
+        """The answer and explanation as a thread reply, naming (not pinging) who got it."""
+        post = reveal.post
+        names = self.directory.names(self.client, post.team_id, reveal.correct_users[:MAX_NAMED])
+        text, blocks = render_reveal(reveal, names)
         self.client.chat_postMessage(
-            channel=reveal.post.channel_id, thread_ts=reveal.post.ts, text=text, blocks=blocks
+            channel=post.channel_id, thread_ts=post.ts, text=text, blocks=blocks
         )
 
     def post_report(self, report: WeeklyReportView) -> str:
         """The Monday team report."""
         text, blocks = render_weekly_report(report)
-        response = self.client.chat_postMessage(channel=report.channel_id, text=text, blocks=blocks)
+        response = self._post(report.channel_id, text, blocks)
         return str(response["ts"])
+
+    def announce(self, announcement: Announcement) -> None:
+        """The new schedule, posted in the channel: proof that the bot can post there."""
+        if announcement.channel_id.startswith("D"):
+            raise ChannelRefused("this is a direct message; daily questions go to a channel")
+        text, blocks = render_announcement(announcement)
+        self._post(announcement.channel_id, text, blocks)
+
+    def _post(self, channel: str, text: str, blocks: list[dict[str, object]]) -> dict[str, object]:
+        try:
+            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            reason = REFUSALS.get(str(exc.response.get("error")))
+            if reason is not None:
+                raise ChannelRefused(reason) from exc
+            raise
+        return dict(response.data) if isinstance(response.data, dict) else {}

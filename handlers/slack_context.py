@@ -7,11 +7,11 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
 from bot.core import may_administer
 from bot.results import Caller
+from handlers.slack_users import Directory
 
 logger = logging.getLogger(__name__)
 
@@ -20,27 +20,19 @@ SLACK_UNREACHABLE = (
 )
 
 
-class SlackUnavailable(Exception):
-    """Slack's Web API failed (5xx, refused connection, time-out) while serving a request."""
-
-
 class SlackUser:
-    """One person as Slack describes them (users.info), fetched at most once per request."""
+    """One person as Slack describes them (users.info through the Directory: cached, and
+    one short try before an ack)."""
 
-    def __init__(self, client: WebClient, user_id: str):
+    def __init__(self, directory: Directory, client: WebClient, team_id: str, user_id: str):
+        self.directory = directory
         self.client = client
+        self.team_id = team_id
         self.user_id = user_id
-        self._info: dict[str, Any] | None = None
 
     def info(self) -> dict[str, Any]:
-        """users.info's `user`; SlackUnavailable when Slack does not answer."""
-        if self._info is None:
-            try:
-                self._info = dict(self.client.users_info(user=self.user_id)["user"])
-            except (SlackApiError, SlackClientError, OSError) as exc:
-                logger.warning("users.info failed for %s: %s", self.user_id, exc)
-                raise SlackUnavailable from exc
-        return self._info
+        """users.info's `user`; SlackUnavailable when Slack does not answer in time."""
+        return self.directory.info(self.client, self.team_id, self.user_id)
 
 
 def is_admin(user: SlackUser, settings: Settings) -> bool:

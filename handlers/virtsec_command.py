@@ -16,25 +16,27 @@ from handlers.blocks.study import render_notice
 from handlers.response_url import Replies
 from handlers.slack_context import (
     SLACK_UNREACHABLE,
-    SlackUnavailable,
     SlackUser,
     ephemeral,
     is_admin,
     user_timezone,
 )
+from handlers.slack_users import Directory, SlackUnavailable
 
-SLOW = (PostNow, Reload)  # may take longer than Slack's 3 s: acknowledged first
+SLOW = (PostNow, Reload, DailyOn)  # call Slack or reload: acknowledged first, done after
 LATER = "virtsec_later"
 
 
-def register(app: App, core: Core, settings: Settings, replies: Replies) -> None:
+def register(
+    app: App, core: Core, settings: Settings, replies: Replies, directory: Directory
+) -> None:
     """Add the /virtsec listener."""
 
     def virtsec(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         user = command["user_id"]
         try:
             parsed = parse(command.get("text") or "")
-            slack_user = SlackUser(client, user)  # users.info at most once
+            slack_user = SlackUser(directory, client, command["team_id"], user)
             admin = parsed.admin and is_admin(slack_user, settings)
             zone = (
                 user_timezone(slack_user)

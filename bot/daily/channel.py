@@ -4,10 +4,12 @@ a recording one in tests), and the views of a post that it shows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.daily.weekly import WeeklyReportView
 from bot.knowledge_base import KnowledgeBase, Question
+from bot.scheduling import DaySet
 from bot.storage.tables import ClaimStatus, DailyPost
 
 
@@ -54,6 +56,29 @@ class Reveal:
         return sum(self.counts.values())
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """A channel's new daily schedule, told to the channel when an admin turns it on."""
+
+    team_id: str
+    channel_id: str
+    user_id: str  # who turned it on
+    post_time: str
+    timezone: str
+    days: DaySet
+    close_time: str | None
+    first_post: datetime
+
+
+class ChannelRefused(Exception):
+    """The channel does not take the bot's messages (not invited, archived, a direct
+    message): nothing will be posted there until that changes."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Channel(Protocol):
     """Where daily questions appear: Slack, the console, or a test recorder."""
 
@@ -68,3 +93,7 @@ class Channel(Protocol):
 
     def post_report(self, report: WeeklyReportView) -> str:
         """Post the Monday team report; returns the message id."""
+
+    def announce(self, announcement: Announcement) -> None:
+        """Tell the channel its daily schedule (which proves the bot can post there);
+        ChannelRefused when it cannot."""

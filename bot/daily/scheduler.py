@@ -81,8 +81,9 @@ class Scheduler:
             )
         return Notice("Posted a new question in this channel.")
 
-    def tick(self) -> TickReport:
-        """Do whatever is due now: close questions, post today's, retry failed posts.
+    def tick(self, only: tuple[str, str] | None = None) -> TickReport:
+        """Do whatever is due now: close questions, post today's, retry failed posts; in
+        every subscribed channel, or `only` one (team, channel).
 
         Safe to run from several processes at once and to re-run: the (team, channel,
         slot) claim decides who posts.
@@ -90,7 +91,11 @@ class Scheduler:
         report = TickReport()
         now = self.clock()
         with self.sessions.begin() as session:
-            subs = list(Subscriptions(session).all_enabled())
+            subs = [
+                s
+                for s in Subscriptions(session).all_enabled()
+                if only is None or (s.team_id, s.channel_id) == only
+            ]
         for sub in subs:
             try:
                 self._tick_channel(sub, now, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -9,45 +10,81 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scheduling
 from bot.commands import DailyOn
+from bot.daily.channel import Announcement, Channel, ChannelRefused
 from bot.results import Caller, Notice
 from bot.scheduling import DaySet
 from bot.storage.posts import Posts
 from bot.storage.subscriptions import Subscriptions
 from bot.storage.tables import Subscription
 
+logger = logging.getLogger(__name__)
 HOW_TO_START = "An admin can start one with `/virtsec daily on 09:00 Europe/Berlin`."
+CANNOT_POST = (
+    "I can't post in this channel ({reason}), so the daily question is not on. Invite me "
+    "first (`/invite @virtsec`), or use a channel I am in, then turn it on again."
+)
+UNREACHABLE = (
+    "I couldn't reach Slack to check that I can post here, so the daily question is not on. "
+    "Please try again in a minute."
+)
 
 
 class Schedules:
     """Subscribe channels, say when their next question comes."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]):
+    def __init__(
+        self, sessions: sessionmaker[Session], channel: Channel, clock: Callable[[], datetime]
+    ):
         self.sessions = sessions
+        self.channel = channel
         self.clock = clock
 
     def subscribe(self, caller: Caller, command: DailyOn) -> Notice:
-        """Start (or change) this channel's daily question."""
+        """Start (or change) this channel's daily question. The channel is told first: a
+        channel the bot cannot post in gets no schedule."""
         zone = command.timezone or caller.timezone or "UTC"
         close_time = f"{command.close_at:%H:%M}" if command.close_at else None
         post_time = f"{command.at:%H:%M}"
+        days = DaySet(command.days)
         now = self.clock()
+        starts_on = scheduling.first_post_date(now, post_time, zone)
         with self.sessions.begin() as session:
-            sub = Subscriptions(session).save(
+            today = scheduling.local_date(now, zone).isoformat()
+            posted = Posts(session).for_slot(caller.team_id, caller.channel_id, today)
+        first = scheduling.next_post_time(now, post_time, zone, days, posted is not None, starts_on)
+        announcement = Announcement(
+            caller.team_id,
+            caller.channel_id,
+            caller.user_id,
+            post_time,
+            zone,
+            days,
+            close_time,
+            first,
+        )
+        try:
+            self.channel.announce(announcement)
+        except ChannelRefused as exc:
+            return Notice(CANNOT_POST.format(reason=exc.reason), error=True)
+        except Exception:
+            logger.exception("announcing the schedule in %s failed", caller.channel_id)
+            return Notice(UNREACHABLE, error=True)
+        with self.sessions.begin() as session:
+            Subscriptions(session).save(
                 caller.team_id,
                 caller.channel_id,
                 post_time=post_time,
                 timezone=zone,
-                days=command.days,
+                days=days,
                 close_time=close_time,
-                starts_on=scheduling.first_post_date(now, post_time, zone),
+                starts_on=starts_on,
                 user_id=caller.user_id,
                 now=now,
             )
-            when = self._next_time(session, sub)
         closing = f", closing at {close_time}" if close_time else ", open until the next one"
         return Notice(
-            f"Daily question on: {command.at:%H:%M} {zone}, {DaySet(command.days).described}"
-            f"{closing}. Next: {when:%a %d %b %H:%M %Z}."
+            f"Daily question on: {post_time} {zone}, {days.described}{closing}. "
+            f"Next: {first:%a %d %b %H:%M %Z}."
         )
 
     def unsubscribe(self, caller: Caller) -> Notice:
@@ -86,8 +123,7 @@ class Schedules:
             close = f", closing at {sub.close_time}" if sub.close_time else ""
             return Notice(
                 f"Daily question: {sub.post_time} {sub.timezone}, "
-                f"{scheduling.DaySet(sub.days).described}{close}. "
-                f"Next: {when:%a %d %b %H:%M %Z}."
+                f"{DaySet(sub.days).described}{close}. Next: {when:%a %d %b %H:%M %Z}."
             )
 
     def next_post(self, team_id: str, channel_id: str) -> datetime | None:
@@ -102,10 +138,5 @@ class Schedules:
         today = scheduling.local_date(now, sub.timezone)
         posted = Posts(session).for_slot(sub.team_id, sub.channel_id, today.isoformat())
         return scheduling.next_post_time(
-            now,
-            sub.post_time,
-            sub.timezone,
-            scheduling.DaySet(sub.days),
-            posted is not None,
-            sub.starts_on,
+            now, sub.post_time, sub.timezone, DaySet(sub.days), posted is not None, sub.starts_on
         )

@@ -3,11 +3,12 @@ the weekly report."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.daily.channel import PostView, Reveal
+from bot.daily.channel import Announcement, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
 from bot.knowledge_base import LETTERS
 from bot.results import DailyAnswerResult, LeaderboardResult, Notice, StatsResult
@@ -28,7 +29,7 @@ from handlers.blocks.common import (
 )
 from handlers.blocks.study import render_notice
 
-MAX_MENTIONS = 30
+MAX_NAMED = 30  # people named in a reveal; the rest are counted
 
 
 def _distribution(reveal: Reveal) -> str:
@@ -80,17 +81,20 @@ def render_daily_question(view: PostView, reveal: Reveal | None = None) -> Rende
     return finish(f"Daily practice question: {q.prompt}", blocks)
 
 
-def render_reveal(reveal: Reveal) -> Rendered:
-    """The thread reply at close: answer, explanation, shares, who got it right."""
+def render_reveal(reveal: Reveal, names: Mapping[str, str]) -> Rendered:
+    """The thread reply at close: answer, explanation, shares, and who got it right, by name
+    (a mention would notify each of them)."""
     q = reveal.post.question
     right = q.answer_label
-    users = [f"<@{escape(u)}>" for u in reveal.correct_users[:MAX_MENTIONS]]
-    more = len(reveal.correct_users) - len(users)
-    who = (
-        (", ".join(users) + (f" and {more} more" if more > 0 else ""))
-        if users
-        else "nobody this time"
-    )
+    named = [escape(names[u]) for u in reveal.correct_users[:MAX_NAMED] if u in names]
+    more = len(reveal.correct_users) - len(named)
+    if named:
+        who = ", ".join(named) + (f" and {more} more" if more > 0 else "")
+    elif reveal.correct_users:
+        n = len(reveal.correct_users)
+        who = "1 person" if n == 1 else f"{n} people"
+    else:
+        who = "nobody this time"
     blocks: list[Block] = [
         section(f":white_check_mark: *The answer: {escape(right)}*"),
         section(escape(q.explanation)),
@@ -99,6 +103,26 @@ def render_reveal(reveal: Reveal) -> Rendered:
         sources(q.sources),
     ]
     return finish(f"The answer: {right}. {q.explanation}", blocks)
+
+
+def render_announcement(announcement: Announcement) -> Rendered:
+    """The channel is told its new schedule (and so the bot knows it can post there)."""
+    a = announcement
+    closing = f", closing at {a.close_time}" if a.close_time else ", open until the next one"
+    schedule = f"{a.post_time} {a.timezone}, {a.days.described}{closing}"
+    text = (
+        f":calendar: <@{escape(a.user_id)}> turned on the daily practice question here: "
+        f"{escape(schedule)}. The first one comes {a.first_post:%a %d %b %H:%M %Z}."
+    )
+    blocks: list[Block] = [
+        section(text),
+        context(
+            "Answer with the buttons: your first click counts, only you see your result, "
+            "and the answer is revealed when the question closes. `/virtsec leaderboard` "
+            "shows the board."
+        ),
+    ]
+    return finish(f"Daily practice question on: {schedule}", blocks)
 
 
 def render_answer_outcome(outcome: DailyAnswerResult) -> Rendered:
@@ -197,7 +221,10 @@ def render_stats(result: StatsResult) -> Rendered:
         section(practice),
     ]
     if result.mastery or result.due:
-        bars = "\n".join(f"`{bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in result.mastery[:12])
+        bars = "\n".join(
+            f"`{bar(m.level)}` {m.level:4.0%}  {escape(m.concept.title)}"
+            for m in result.mastery[:12]
+        )
         more = f"\n…and {len(result.mastery) - 12} more" if len(result.mastery) > 12 else ""
         blocks.append(
             section(

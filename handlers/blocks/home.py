@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 
 from bot.knowledge_base import LETTERS
 from bot.results import (
+    ConceptCard,
     Dashboard,
     Focus,
     Mastery,
@@ -33,6 +34,7 @@ from handlers.blocks.common import (
     practice_buttons,
     section,
 )
+from handlers.blocks.study import card_blocks
 
 HOME_BLOCKS = 100
 SECTION_CHARS = 3000  # Slack's limit for a section's text
@@ -62,6 +64,8 @@ def _home_practice(focus: Focus) -> list[Block]:
                 ),
                 DividerBlock(),
             ]
+        case ConceptCard():
+            return [*card_blocks(focus, share=False), DividerBlock()]
         case Notice():
             return [section(escape(focus.text)), DividerBlock()]
         case None:
@@ -105,7 +109,7 @@ def _weakest(weakest: tuple[Mastery, ...]) -> list[Block]:
     if not weakest:
         return []
     blocks: list[Block] = [section("*Your weakest concepts*")]
-    for concept, level in weakest:
+    for concept, level, _missed in weakest:
         line = f"`{bar(level)}` {level:.0%}  {escape(concept.title)}"
         study = button("Study", OPEN_CONCEPT, concept.id)
         practice = button(f"Practice {concept.title}", HOME_PRACTICE, concept.id)
@@ -117,7 +121,7 @@ def _weakest(weakest: tuple[Mastery, ...]) -> list[Block]:
 def _mastery(mastery: tuple[Mastery, ...]) -> list[Block]:
     """Every concept practised, as bars: several sections when the list is long, each cut
     between whole lines."""
-    lines = [f"`{bar(m)}` {m:4.0%}  {escape(c.title)}" for c, m in mastery]
+    lines = [f"`{bar(m.level)}` {m.level:4.0%}  {escape(m.concept.title)}" for m in mastery]
     blocks: list[Block] = []
     chunk = "*Mastery per concept*"
     for line in lines:

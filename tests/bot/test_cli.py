@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -161,9 +162,32 @@ def test_console_runs_slash_commands_and_a_practice_question() -> None:
     assert "/virtsec leaderboard [week|month|all]" in out
 
 
-def test_a_letter_without_a_pending_question_is_a_lookup() -> None:
+def test_a_letter_without_a_waiting_question_says_so() -> None:
     proc = run("console", stdin="B\nquit\n")
-    assert 'No good match for "B"' in proc.stdout
+    assert "No question is waiting for an answer." in proc.stdout
+
+
+def test_the_console_keeps_the_question_until_it_is_answered(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db"}
+    script = "/virtsec post\n/virtsec quiz\nE\nwhat is vm escape\nA\nB\nweekly\nquit\n"
+    proc = run("console", stdin=script, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # a letter that is not a choice keeps the practice question and says which letters are
+    valid = re.search(
+        r"E is not one of the choices: answer the practice question with a "
+        r"letter from A to ([A-D])\.",
+        out,
+    )
+    assert valid is not None
+    assert "No good match" not in out.split("E is not one")[1].split("VM escape")[0]
+    # a lookup in between keeps it too; the next letter answers the practice question
+    assert "VM escape\n=========" in out
+    assert "[Practice question] " in out
+    # and the one after, with the practice question answered, the daily question
+    assert "[Daily question] " in out
+    assert out.index("[Practice question] ") < out.index("[Daily question] ")
+    assert "Usage: /virtsec weekly on|off" in out
 
 
 def test_serve_without_tokens_names_what_is_missing(tmp_path: Path) -> None:
@@ -182,6 +206,37 @@ def test_bad_configuration_is_reported_before_anything_starts(tmp_path: Path) ->
     proc = run("console", cwd=tmp_path, env={"PORT": "http"}, stdin="quit\n")
     assert proc.returncode == 2
     assert "PORT must be a number" in proc.stderr
+
+
+def test_every_problem_of_serve_is_reported_at_once_and_nothing_is_created(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "PORT": "abc",
+        "SLACK_BOT_TOKEN": "xoxp-not-a-bot",
+        "SLACK_SIGNING_SECRET": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/virtsec.db",
+    }
+    proc = run("serve", cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert "PORT must be a number" in proc.stderr
+    assert "SLACK_BOT_TOKEN does not look like a bot token" in proc.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in proc.stderr
+    assert "xoxp-not-a-bot" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # no virtsec.db, no lock file
+
+
+def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
+    first = run("db", "upgrade", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert re.search(
+        r"Created the database schema at sqlite:///.*fresh\.db: \d+ tables, "
+        r"revision \d{4}\.",
+        first.stdout,
+    )
+    again = run("db", "upgrade", cwd=tmp_path, env=env)
+    assert re.search(r"is up to date \(revision \d{4}\)\.", again.stdout)
 
 
 def test_console_daily_question_flow_on_the_same_database(tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import practice
+from bot.core import Core
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
 from bot.practice_service import PracticeService
 from bot.results import Caller, Notice, PracticeQuestion
 from tests.fakes.clock import Clock
+from tests.fakes.recording_channel import RecordingChannel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ME = Caller("T1", "U1", "C1")
@@ -118,3 +120,41 @@ def test_each_person_has_their_own_schedule(
     other = Caller("T1", "U2", "C1")
     assert service.progress(other).seen == 0
     assert service.progress(Caller("T2", "U1", "C1")).seen == 0
+
+
+def test_a_concept_missed_every_time_never_ranks_above_one_answered_right(
+    svc: tuple[PracticeService, Clock], kb: KnowledgeBase
+) -> None:
+    service, clock = svc
+    by_concept: dict[str, list[str]] = {}
+    for q in sorted(kb.questions.values(), key=lambda q: q.id):
+        by_concept.setdefault(q.concepts[0], []).append(q.id)
+    missed_concept, right_concept = [c for c, qs in by_concept.items() if len(qs) >= 3][:2]
+    for qid in by_concept[missed_concept][:3]:  # three questions, each answered wrong
+        q = kb.questions[qid]
+        service.answer(ME, qid, (q.answer_index + 1) % len(q.choices))
+    right = kb.questions[by_concept[right_concept][0]]  # one question, answered right
+    service.answer(ME, right.id, right.answer_index)
+    clock.now = T0 + timedelta(minutes=1)
+    levels = {m.concept.id: m for m in service.progress(ME).mastery}
+    assert levels[missed_concept].level == 0.0 and levels[missed_concept].missed == 3
+    assert levels[right_concept].level > 0.0 and levels[right_concept].missed == 0
+    # seeing only part of a concept counts for part of it
+    assert levels[right_concept].level <= 1 / len(by_concept[right_concept]) + 1e-9
+    assert service.progress(ME).mastery[0].concept.id == missed_concept  # weakest first
+
+
+def test_the_home_weakest_list_holds_only_concepts_missed_last_time(
+    sessions: sessionmaker[Session], kb: KnowledgeBase
+) -> None:
+    core = Core(Library(lambda: kb), sessions, RecordingChannel(), clock=Clock(T0))
+    questions = sorted(kb.questions.values(), key=lambda q: q.id)
+    right, wrong = (
+        questions[0],
+        next(q for q in questions if q.concepts[0] != questions[0].concepts[0]),
+    )
+    core.practice.answer(ME, right.id, right.answer_index)
+    assert core.progress.dashboard(ME.team_id, ME.user_id).weakest == ()
+    core.practice.answer(ME, wrong.id, (wrong.answer_index + 1) % len(wrong.choices))
+    weakest = core.progress.dashboard(ME.team_id, ME.user_id).weakest
+    assert [m.concept.id for m in weakest] == [wrong.concepts[0]]

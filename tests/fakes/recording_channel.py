@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from bot.daily.channel import PostView, Reveal
+from bot.daily.channel import Announcement, ChannelRefused, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
 
 
@@ -17,12 +17,16 @@ class RecordingChannel:
     updates: list[tuple[PostView, Reveal | None]] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
     reports: list[WeeklyReportView] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
     fail_posts: int = 0
+    refuse: str | None = None  # every message refused, with this reason (not in channel)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def post_question(self, view: PostView) -> str:
         """Record a post; returns a fake ts."""
         with self._lock:
+            if self.refuse:
+                raise ChannelRefused(self.refuse)
             if self.fail_posts:
                 self.fail_posts -= 1
                 raise ConnectionError("channel unavailable")
@@ -38,6 +42,13 @@ class RecordingChannel:
         """Record a reveal."""
         with self._lock:
             self.reveals.append(reveal)
+
+    def announce(self, announcement: Announcement) -> None:
+        """Record an announcement (or refuse it)."""
+        with self._lock:
+            if self.refuse:
+                raise ChannelRefused(self.refuse)
+            self.announcements.append(announcement)
 
     def post_report(self, report: WeeklyReportView) -> str:
         """Record a weekly report."""

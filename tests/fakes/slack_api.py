@@ -102,6 +102,7 @@ class FakeSlack:
         self._ts_counter = 0
         self._view_counter = 0
         self._refusals: list[str] = []
+        self._closed_channels: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -184,6 +185,12 @@ class FakeSlack:
         zoneinfo.ZoneInfo(tz)  # fail here, not inside the server, on a bad zone name
         with self._cond:
             self._users[user_id] = _UserInfo(is_admin=is_admin, is_owner=is_owner, tz=tz)
+
+    def close_channel(self, channel_id: str, error: str = "not_in_channel") -> None:
+        """Make chat.postMessage to a channel fail for good, as Slack does for a channel the
+        bot is not in (``not_in_channel``, ``channel_not_found``, ``is_archived``)."""
+        with self._cond:
+            self._closed_channels[channel_id] = error
 
     def fail_next(
         self, method: str, status: int = 429, retry_after: int = 1, times: int = 1
@@ -309,6 +316,8 @@ class FakeSlack:
         channel = str(args.get("channel") or "")
         if not channel:
             return _error("channel_not_found")
+        if channel in self._closed_channels:
+            return _error(self._closed_channels[channel])
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return _error("no_text")
         if self._refused("chat.postMessage", args.get("blocks")):
@@ -353,6 +362,10 @@ class FakeSlack:
                 "team_id": TEAM_ID,
                 "name": user_id.lower(),
                 "real_name": f"User {user_id}",
+                "profile": {
+                    "display_name": f"user-{user_id.lower()}",
+                    "real_name": f"User {user_id}",
+                },
                 "deleted": False,
                 "is_bot": False,
                 "is_admin": info.is_admin,

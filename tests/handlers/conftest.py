@@ -116,12 +116,13 @@ class SlackClient:
         user: str = "U1",
         channel: str = "C1",
         response_url: str | None = None,
+        team: str = TEAM_ID,
         **kwargs: Any,
     ) -> Reply:
         """A `/virtsec` slash command."""
         form = {
             "token": "legacy",
-            "team_id": TEAM_ID,
+            "team_id": team,
             "team_domain": "virtsec-test",
             "channel_id": channel,
             "channel_name": "study",
@@ -148,12 +149,13 @@ class SlackClient:
         ephemeral: bool = True,
         response_url: str | None = None,
         home: bool = False,
+        team: str = TEAM_ID,
     ) -> Reply:
         """A button click (block_actions); `home=True` clicks it on the App Home tab."""
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "virtsec-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "team": {"id": team, "domain": "virtsec-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
             "api_app_id": "A0APP",
             "trigger_id": "1.2.3",
             "container": {
@@ -260,7 +262,7 @@ def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[A
             engines.append(engine)
         slack_app = build(settings, library, engine=engine)
         apps.append(slack_app)
-        app = make_wsgi_app(slack_app.app, lambda: ping(engine))
+        app = make_wsgi_app(slack_app.app, lambda: ping(engine), settings.slack_signing_secret)
         server = make_server(
             "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )

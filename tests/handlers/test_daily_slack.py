@@ -63,9 +63,12 @@ def test_daily_on_uses_the_admins_time_zone(
 ) -> None:
     client = serve()
     fake_slack.set_user("UADMIN", is_admin=True, tz="Asia/Tokyo")
-    body = client.command("daily on 08:30 everyday", user="UADMIN").json()
-    assert "08:30 Asia/Tokyo, every day" in body["text"]
-    assert "Next:" in body["text"]
+    assert client.command("daily on 08:30 everyday", user="UADMIN").json()["text"] == (
+        "Working on it…"
+    )
+    assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])
+    text = fake_slack.responses("cmd")[0]["text"]
+    assert "08:30 Asia/Tokyo, every day" in text and "Next:" in text
     assert count_rows(db_url(tmp_path), Subscription, Subscription.timezone == "Asia/Tokyo") == 1
     status = client.command("daily", user="U5").json()["text"]
     assert status.startswith("Daily question: 08:30 Asia/Tokyo")
@@ -79,6 +82,8 @@ def test_post_shows_buttons_and_a_private_result(serve: Serve, fake_slack: FakeS
     assert args["channel"] == "C1" and args["text"].startswith("Daily practice question: ")
     buttons = answer_buttons(args)
     assert 2 <= len(buttons) <= 5
+    # one action id per button, as Slack requires within a block
+    assert [b["action_id"] for b in buttons] == [f"daily_answer:{i}" for i in range(len(buttons))]
     assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])
     assert fake_slack.responses("cmd")[0]["text"] == "Posted a new question in this channel."
     client.click(buttons[0]["action_id"], buttons[0]["value"], user="U1", ephemeral=False)

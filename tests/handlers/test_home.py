@@ -43,9 +43,18 @@ def test_an_active_user_sees_streak_accuracy_board_and_next_question(
     client = serve(engine=engine)
     fake_slack.set_user("UADMIN", is_admin=True, tz="UTC")
     client.command("daily on 09:00 UTC everyday", user="UADMIN")
+    assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])  # turned on
     client.command("post", user="UADMIN")
-    assert fake_slack.wait_for(lambda: fake_slack.calls_to("chat.postMessage") != [])
-    blocks = fake_slack.calls_to("chat.postMessage")[-1].args["blocks"]
+
+    def questions() -> list[dict[str, Any]]:
+        return [
+            c.args
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.args["text"].startswith("Daily practice question:")
+        ]
+
+    assert fake_slack.wait_for(lambda: questions() != [])
+    blocks = questions()[-1]["blocks"]
     value = next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"])
     opened(client, "U1", "EvU1")
     published(fake_slack, 1)

@@ -24,6 +24,9 @@ def test_manifest_declares_the_command_events_and_minimal_scopes(name: str) -> N
     assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["features"]["app_home"]["home_tab_enabled"] is True
+    # read-only has no meaning for a messages tab that is off, and Slack ignores it
+    home = m["features"]["app_home"]
+    assert home["messages_tab_enabled"] or "messages_tab_read_only_enabled" not in home
 
 
 def test_http_manifest_points_every_url_at_slack_events() -> None:
@@ -47,7 +50,7 @@ def test_socket_manifest_has_no_urls() -> None:
 
 def test_the_code_uses_only_web_api_methods_the_scopes_allow() -> None:
     used = set()
-    for path in (ROOT / "handlers").glob("*.py"):
+    for path in (ROOT / "handlers").rglob("*.py"):
         text = path.read_text()
         for method in (
             "chat_postMessage",
