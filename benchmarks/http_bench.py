@@ -217,6 +217,7 @@ def main() -> None:
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": slack.base_url,
+            "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
             "VIRTSEC_WEB_WORKERS": workers,
             "VIRTSEC_WEB_THREADS": threads,
             "PYTHONPATH": str(ROOT),

@@ -393,6 +393,7 @@ def measure_clicks(
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": slack.base_url,
+            "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
             "DATABASE_URL": db_url,
             "PORT": str(port),
         }

@@ -206,7 +206,12 @@ def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, 
     )
     try:
         if once:
-            report = server.tick_once(settings, library)
+            try:
+                report = server.tick_once(settings, library)
+            except Exception:  # the database or Slack is down: say so, exit non-zero
+                logging.getLogger("virtsec.tick").exception("the tick failed")
+                err.write("virtsec tick failed; see the log above. Nothing was marked done.\n")
+                return 1
             out.write(
                 f"posted {len(report.posted)}, closed {len(report.closed)}, "
                 f"failed {len(report.failed)}\n"

@@ -35,6 +35,15 @@ DAILY_USAGE = (
 WEEKLY_USAGE = "Usage: /virtsec weekly on|off (the Monday team report in this channel)"
 
 
+ECHO_CHARS = 60
+
+
+def shown(text: str) -> str:
+    """User text quoted back in a message: printable, one line, at most ECHO_CHARS."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= ECHO_CHARS else flat[: ECHO_CHARS - 1] + "…"
+
+
 class CommandError(ValueError):
     """The text is a command with bad arguments; the message says how to fix it."""
 
@@ -185,7 +194,7 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
         period = rest[0].lower() if rest else "all"
         if period not in Period.__members__.values():
             raise CommandError(
-                f"Unknown period “{period}”. Usage: /virtsec leaderboard [week|month|all]"
+                f"Unknown period “{shown(period)}”. Usage: /virtsec leaderboard [week|month|all]"
             )
         return Leaderboard(Period(period))
     if head == "daily":
@@ -200,7 +209,9 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
 def _time(text: str) -> time:
     match = _TIME_RE.match(text)
     if not match:
-        raise CommandError(f"“{text}” is not a time; use 24-hour HH:MM, e.g. 09:00. " + DAILY_USAGE)
+        raise CommandError(
+            f"“{shown(text)}” is not a time; use 24-hour HH:MM, e.g. 09:00. " + DAILY_USAGE
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -242,11 +253,11 @@ def resolve_timezone(name: str) -> str:
     canonical = candidates.get(name.lower())
     if canonical is None:
         raise CommandError(
-            f"Unknown time zone “{name}”; use an Area/City name such as "
+            f"Unknown time zone “{shown(name)}”; use an Area/City name such as "
             "Europe/Berlin, America/New_York or UTC."
         )
     try:
         ZoneInfo(canonical)
     except ZoneInfoNotFoundError as exc:  # pragma: no cover - tz database incomplete
-        raise CommandError(f"Time zone “{name}” is not available on this server.") from exc
+        raise CommandError(f"Time zone “{shown(name)}” is not available on this server.") from exc
     return canonical

@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///virtsec.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_RESPONSE_URL_HOSTS = ("hooks.slack.com",)  # where Slack's response_urls point
 Mode = Literal["http", "socket", "tick"]
 """What the bot is about to run: each needs its own settings (`Settings.require`)."""
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -50,6 +51,7 @@ class Settings:
     knowledge: tuple[str, ...] = ()
     web_workers: int = 2
     web_threads: int = 4
+    response_url_hosts: tuple[str, ...] = DEFAULT_RESPONSE_URL_HOSTS
 
     def __repr__(self) -> str:
         return f"Settings({self.describe()})"
@@ -108,9 +110,23 @@ class Settings:
         return problems
 
 
+_SECRET_PARAMS = re.compile(
+    r"([?&](?:password|passwd|pass|pwd|sslpassword|secret|token)=)[^&#]*", re.IGNORECASE
+)
+
+
 def redact_url(url: str) -> str:
-    """A database URL with its password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A database URL with every password hidden: in the user part (`user:pw@`, `:pw@`,
+    an unencoded `@` inside the password) and in query parameters (`?password=`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _SECRET_PARAMS.sub(r"\1***", url)
+    location, question, query = rest.partition("?")
+    if "@" in location:  # the last @ before the query ends the user part (a password may
+        userinfo, _, host_and_path = location.rpartition("@")  # hold @ or / unencoded)
+        user, colon, _password = userinfo.partition(":")
+        location = f"{user}{':***' if colon else ''}@{host_and_path}"
+    return f"{scheme}://{location}{question}" + _SECRET_PARAMS.sub(r"\1***", "?" + query)[1:]
 
 
 def normalize_database_url(url: str) -> str:
@@ -182,6 +198,7 @@ def read_settings(
         )
         database_url = DEFAULT_DATABASE_URL
     knowledge = tuple(p for p in get("VIRTSEC_KNOWLEDGE").split(os.pathsep) if p)
+    hosts = tuple(h.lower() for h in re.split(r"[\s,]+", get("SLACK_RESPONSE_URL_HOSTS")) if h)
     settings = Settings(
         slack_bot_token=get("SLACK_BOT_TOKEN"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -193,5 +210,6 @@ def read_settings(
         knowledge=knowledge,
         web_workers=web_workers,
         web_threads=web_threads,
+        response_url_hosts=hosts or DEFAULT_RESPONSE_URL_HOSTS,
     )
     return settings, problems

@@ -39,6 +39,7 @@ from bot.daily.scheduler import Scheduler
 from bot.daily.subscriptions import Schedules
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
+from bot.once import Once
 from bot.practice_service import PracticeService
 from bot.progress import Progress
 from bot.results import Caller, HelpResult, Notice, Reply
@@ -84,6 +85,7 @@ class Core:
         self.boards = Boards(sessions, library, clock)
         self.practice = PracticeService(sessions, library, clock)
         self.progress = Progress(self.boards, self.practice, self.schedules)
+        self.once = Once(sessions, clock)
 
     @property
     def kb(self) -> KnowledgeBase:

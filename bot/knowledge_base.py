@@ -7,6 +7,7 @@ reported with its file, line and field.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from bot.knowledge_yaml import SINGULAR, SPECS, FileReader, Problem, closest
 
 LETTERS = "ABCDE"  # choice labels: a question has at most five choices
+MAX_FILE_BYTES = 2 * 2**20  # the bundled files are 50-85 KB each
 
 
 class KnowledgeError(Exception):
@@ -287,23 +289,40 @@ def knowledge_paths(configured: Iterable[str | Path] = ()) -> list[Path]:
 
 
 def expand_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[Problem]]:
-    """Files to load: folders expand to their *.yaml/*.yml files, sorted."""
+    """Files to load: folders expand to their *.yaml/*.yml files, sorted. A link that leads
+    nowhere (dangling, or a loop) is a problem, not skipped."""
     files: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
-            if not found:
+            entries = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            for entry in entries:
+                if entry.is_file():
+                    files.append(entry)
+                elif entry.is_symlink():
+                    problems.append(Problem(str(entry), 0, "(file)", _broken_link(entry)))
+            if not entries:
                 problems.append(Problem(str(path), 0, "(folder)", "no *.yaml files in this folder"))
-            files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.is_symlink():
+            problems.append(Problem(str(path), 0, "(file)", _broken_link(path)))
         else:
             problems.append(Problem(str(path), 0, "(file)", "no such file or folder"))
     return files, problems
+
+
+def _broken_link(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way
+        return "a symbolic link that loops back on itself"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops back on itself"
+        return "a symbolic link to nothing (dangling)"
+    return "a symbolic link to something that is not a file"
 
 
 def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
@@ -313,7 +332,16 @@ def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
     for path in files:
         reader = FileReader(_display(path))
         try:
-            reader.read(path.read_bytes())
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:  # refused before parsing: YAML of this size is no notes
+                reader.problem(
+                    0,
+                    "(file)",
+                    f"{size / 2**20:.1f} MiB; a knowledge file may hold at most "
+                    f"{MAX_FILE_BYTES // 2**20} MiB (split it into several files)",
+                )
+            else:
+                reader.read(path.read_bytes())
         except OSError as exc:
             reader.problem(0, "(file)", f"cannot read: {exc.strerror}")
         readers.append(reader)

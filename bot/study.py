@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from bot.commands import shown
 from bot.knowledge_base import Concept
 from bot.library import KnowledgeSource
 from bot.results import (
@@ -53,7 +54,7 @@ class Study:
         kb = self.knowledge.kb
         tags = kb.tags()
         if tag is not None and tag not in tags:
-            return Notice(f"No topic called “{tag}”. Topics: {', '.join(tags)}.", error=True)
+            return Notice(f"No topic called “{shown(tag)}”. Topics: {', '.join(tags)}.", error=True)
         chosen = {tag: tags[tag]} if tag else tags
         groups = tuple(
             TopicGroup(t, tuple(sorted(kb.concepts_of(ids), key=lambda c: c.title)))
@@ -80,7 +81,8 @@ class Study:
             scenario = kb.scenarios[name]
         else:
             return Notice(
-                f"No scenario called “{name}”. Scenarios: {', '.join(sorted(kb.scenarios))}.",
+                f"No scenario called “{shown(name)}”. "
+                f"Scenarios: {', '.join(sorted(kb.scenarios))}.",
                 error=True,
             )
         return ScenarioResult(scenario, kb.concepts_of(scenario.concepts))

@@ -6,14 +6,14 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 
 from bot.core import Core
 from bot.scoring import ClickStatus
 from handlers.actions import DAILY_ANSWER, matching
 from handlers.app_home import HomePublisher
 from handlers.blocks import render
-from handlers.response_url import Replies
+from handlers.response_url import Replies, Reply
 from handlers.slack_context import caller_from, ephemeral
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ def register(
         # Recorded before Slack gets its 200 (a few ms, well inside 3 s), so one person's
         # clicks are stored in the order they were sent and the first one counts.
         caller = caller_from(body)
-        result = core.answering.answer(caller.team_id, caller.user_id, str(action.get("value", "")))
+        value = str(action.get("value", ""))
+        result = core.answering.answer(caller.team_id, caller.user_id, value, caller.channel_id)
         ack()
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
         respond = replies.to(context.response_url)
@@ -40,7 +41,7 @@ def register(
             home.answered(caller.team_id, caller.user_id)
 
 
-def _reply(respond: Respond, message: dict[str, Any]) -> None:
+def _reply(respond: Reply, message: dict[str, Any]) -> None:
     try:
         respond(**message)
     except Exception:

@@ -4,21 +4,15 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from sqlalchemy import Engine
 
 from bot.config import Settings
@@ -32,43 +26,11 @@ from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 from handlers.slack_users import Directory
+from handlers.web_api import build_client
 
 logger = logging.getLogger(__name__)
 OTHER_WORKSPACE = "This virtsec is installed in another Slack workspace; it does nothing here."
 SORRY = "Sorry, something went wrong on my side. It has been logged; please try again."
-
-
-def build_client(settings: Settings) -> WebClient:
-    """A Web API client that retries rate limits (Retry-After), 5xx and dropped connections."""
-    return WebClient(
-        token=settings.slack_bot_token or None,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=1),
-        ],
-    )
-
-
-class SeenEvents:
-    """Event ids already handled by this process (bounded), to drop Slack's redeliveries."""
-
-    def __init__(self, size: int = 10_000):
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first_time(self, event_id: str) -> bool:
-        """Record an id; False when it was seen before."""
-        with self._lock:
-            if event_id in self._ids:
-                return False
-            self._ids[event_id] = None
-            if len(self._ids) > self._size:
-                self._ids.popitem(last=False)
-            return True
 
 
 def build_core(
@@ -154,17 +116,21 @@ def build(
         listener_executor=executor,
         logger=BOLT_LOGGER,
     )
+    _only_well_formed_ids(app)
     _only_the_installed_workspace(app)
-    _drop_event_redeliveries(app)
+    _drop_event_redeliveries(app, core)
     # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
     sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
-    replies = Replies(sender, proxy=client.proxy, ssl=client.ssl)
+    replies = Replies(sender, settings.response_url_hosts, proxy=client.proxy, ssl=client.ssl)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+    def on_error(error: Exception, context: BoltContext) -> None:
+        # only verified requests reach Bolt (handlers/wsgi.py), and the reply still goes
+        # only to one of Slack's response_url hosts
         logger.exception("error while handling a Slack request", exc_info=error)
-        if respond is not None and body.get("response_url"):
-            respond(**ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False))
+        if context.response_url:
+            message = ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False)
+            replies.to(context.response_url)(**message)
 
     home = app_home.HomePublisher(core, client)
     # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
@@ -175,6 +141,25 @@ def build(
     practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
     return SlackApp(app, core, home, executor, replies)
+
+
+SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+
+
+def _only_well_formed_ids(app: App) -> None:
+    @app.middleware
+    def only_well_formed_ids(
+        req: BoltRequest, context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        body: dict[str, Any] = req.body
+        ids = (context.team_id, context.user_id, context.channel_id, context.enterprise_id)
+        from_a_person = "command" in body or body.get("type") == "block_actions"
+        if any(i is not None and not SLACK_ID.match(i) for i in ids) or (
+            from_a_person and not context.user_id
+        ):
+            logger.info("refused a request with malformed ids")
+            return BoltResponse(status=400, body={"error": "invalid request"})
+        return next()
 
 
 def _only_the_installed_workspace(app: App) -> None:
@@ -194,8 +179,7 @@ def _only_the_installed_workspace(app: App) -> None:
         return next()
 
 
-def _drop_event_redeliveries(app: App) -> None:
-    seen = SeenEvents()
+def _drop_event_redeliveries(app: App, core: Core) -> None:
 
     @app.middleware
     def drop_event_redeliveries(
@@ -204,7 +188,7 @@ def _drop_event_redeliveries(app: App) -> None:
         body: dict[str, Any] = req.body
         if body.get("type") == "event_callback":
             event_id = str(body.get("event_id", ""))
-            if event_id and not seen.first_time(event_id):
+            if event_id and not core.once.first(f"event:{event_id}"):
                 logger.info(
                     "dropping redelivered event %s (retry %s)",
                     event_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -50,9 +50,9 @@ class HomePublisher:
 def register(app: App, core: Core, home: HomePublisher) -> None:
     """Add the Home tab listeners."""
 
-    def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            home.publish(str(body.get("team_id", "")), event["user"])
+    def opened(event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("tab", "home") == "home" and context.team_id and context.user_id:
+            home.publish(context.team_id, context.user_id)
 
     def practice(body: dict[str, Any], action: dict[str, Any]) -> None:
         caller = caller_from(body)

@@ -20,7 +20,8 @@ def register(app: App, core: Core, home: HomePublisher, replies: Replies) -> Non
     def answer(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         caller = caller_from(body)
         question_id, _, chosen = str(action.get("value", "")).rpartition("|")
-        outcome = core.practice.answer(caller, question_id, int(chosen) if chosen.isdigit() else -1)
+        number = chosen.isascii() and chosen.isdigit() and len(chosen) <= 2
+        outcome = core.practice.answer(caller, question_id, int(chosen) if number else -1)
         if answered_in_home(body):
             home.publish(caller.team_id, caller.user_id, outcome)
             return

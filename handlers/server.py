@@ -16,7 +16,8 @@ from bot.config import Settings
 from bot.daily.scheduler import TickReport
 from bot.library import Library
 from bot.storage.db import make_engine, ping
-from handlers.app import build_app, build_client, build_core
+from handlers.app import build_app, build_core
+from handlers.web_api import build_client
 from handlers.wsgi import WSGIApp, make_wsgi_app
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ def serve_socket(settings: Settings, library: Library) -> None:
 def tick_once(settings: Settings, library: Library) -> TickReport:
     """Do what is due now (post, close, retry) and return what was done."""
     settings.require("tick")
-    return build_core(settings, library, build_client(settings)).scheduler.tick()
+    core = build_core(settings, library, build_client(settings))
+    report = core.scheduler.tick()
+    core.once.forget_old()
+    return report
 
 
 def run_scheduler(
@@ -98,17 +102,25 @@ def run_scheduler(
 ) -> None:
     """Tick at the start of every minute until SIGTERM/SIGINT (or `stop` is set)."""
     settings.require("tick")
-    scheduler = build_core(settings, library, build_client(settings)).scheduler
+    core = build_core(settings, library, build_client(settings))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     logger.info("virtsec scheduler started (%s)", settings.describe())
     while not stop.is_set():
-        report = scheduler.tick()
-        if report.posted or report.closed or report.failed:
-            logger.info(
-                "tick: posted %s, closed %s, failed %s", report.posted, report.closed, report.failed
-            )
+        try:
+            report = core.scheduler.tick()
+            core.once.forget_old()
+        except Exception:  # e.g. the database is down: this minute fails, the next one runs
+            logger.exception("tick failed; the next minute tries again")
+        else:
+            if report.posted or report.closed or report.failed:
+                logger.info(
+                    "tick: posted %s, closed %s, failed %s",
+                    report.posted,
+                    report.closed,
+                    report.failed,
+                )
         stop.wait(60 - time.time() % 60)
     logger.info("virtsec scheduler stopped")

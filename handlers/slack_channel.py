@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.daily.channel import Announcement, ChannelRefused, PostView, Reveal
+from bot.daily.channel import Announcement, ChannelFailed, ChannelRefused, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
 from handlers.blocks.daily import (
     MAX_NAMED,
@@ -15,6 +15,7 @@ from handlers.blocks.daily import (
     render_weekly_report,
 )
 from handlers.slack_users import Directory
+from handlers.web_api import posting_client
 
 #: Slack's errors that mean the bot cannot post in a channel until someone acts
 REFUSALS = {
@@ -27,10 +28,13 @@ REFUSALS = {
 
 
 class SlackChannel:
-    """Posts, updates and reveals daily questions with the Web API."""
+    """Posts, updates and reveals daily questions with the Web API. An error answer from
+    Slack is ChannelFailed (nothing was posted); anything else (a time-out, a dropped
+    connection) leaves the outcome unknown and is raised as it is."""
 
     def __init__(self, client: WebClient, directory: Directory | None = None):
         self.client = client
+        self.poster = posting_client(client)  # chat.postMessage: never retried blindly
         self.directory = directory or Directory()
 
     def post_question(self, view: PostView) -> str:
@@ -44,16 +48,17 @@ class SlackChannel:
         if view.ts is None:
             return
         text, blocks = render_daily_question(view, reveal)
-        self.client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
+        try:
+            self.client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            raise _failure(exc) from exc
 
     def post_reveal(self, reveal: Reveal) -> None:
         """The answer and explanation as a thread reply, naming (not pinging) who got it."""
         post = reveal.post
         names = self.directory.names(self.client, post.team_id, reveal.correct_users[:MAX_NAMED])
         text, blocks = render_reveal(reveal, names)
-        self.client.chat_postMessage(
-            channel=post.channel_id, thread_ts=post.ts, text=text, blocks=blocks
-        )
+        self._post(post.channel_id, text, blocks, thread_ts=post.ts)
 
     def post_report(self, report: WeeklyReportView) -> str:
         """The Monday team report."""
@@ -68,12 +73,21 @@ class SlackChannel:
         text, blocks = render_announcement(announcement)
         self._post(announcement.channel_id, text, blocks)
 
-    def _post(self, channel: str, text: str, blocks: list[dict[str, object]]) -> dict[str, object]:
+    def _post(
+        self, channel: str, text: str, blocks: list[dict[str, object]], thread_ts: str | None = None
+    ) -> dict[str, object]:
         try:
-            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            response = self.poster.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            )
         except SlackApiError as exc:
-            reason = REFUSALS.get(str(exc.response.get("error")))
-            if reason is not None:
-                raise ChannelRefused(reason) from exc
-            raise
+            raise _failure(exc) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _failure(exc: SlackApiError) -> ChannelFailed:
+    """Slack's error answer as the core's failure: a refusal (until someone invites the bot,
+    say) or another definite failure (a rate limit, an internal error)."""
+    error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    reason = REFUSALS.get(error)
+    return ChannelRefused(reason) if reason is not None else ChannelFailed(error)

@@ -25,6 +25,7 @@ from handlers.slack_users import Directory, SlackUnavailable
 
 SLOW = (PostNow, Reload, DailyOn)  # call Slack or reload: acknowledged first, done after
 LATER = "virtsec_later"
+REPLAYED = "That command was already carried out."
 
 
 def register(
@@ -52,6 +53,10 @@ def register(
         caller = Caller(
             command["team_id"], user, command.get("channel_id", ""), is_admin=admin, timezone=zone
         )
+        trigger = str(command.get("trigger_id") or "")
+        if admin and trigger and not core.once.first(f"trigger:{caller.team_id}:{trigger}"):
+            ack(**ephemeral(render_notice(Notice(REPLAYED))))  # a replay acts no more
+            return
         if isinstance(parsed, SLOW) and admin:
             context[LATER] = (parsed, caller)  # run after the ack, by `later`
             ack(**ephemeral(render_notice(Notice("Working on it…"))))

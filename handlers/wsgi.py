@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,7 +51,60 @@ def signed_body(environ: dict[str, Any], verifier: SignatureVerifier) -> bytes |
         return "401 Unauthorized"
     if not verifier.is_valid(body, timestamp, signature):
         return "401 Unauthorized"
-    return body
+    content_type = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+    return body if _well_formed(body, content_type) else "400 Bad Request"
+
+
+def _well_formed(body: bytes, content_type: str) -> bool:
+    """A form (whose `payload`, if any, is a JSON object) or a JSON object, in the shapes
+    Slack sends: Bolt itself fails on some others (an event that is a string, say)."""
+    try:
+        text = body.decode("utf-8")
+        if content_type == "application/json":
+            return _slack_shaped(json.loads(text))
+        if content_type != "application/x-www-form-urlencoded":
+            return False
+        form = urllib.parse.parse_qs(text, strict_parsing=bool(text), errors="strict")
+        if any(len(values) != 1 for values in form.values()):
+            return False
+        payload = form.get("payload")
+        return payload is None or _slack_shaped(json.loads(payload[0]))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+
+
+_OBJECTS = ("team", "user", "channel", "container", "view", "message", "enterprise")
+_STRINGS = ("type", "team_id", "user_id", "channel_id", "api_app_id", "response_url", "event_id")
+
+
+def _slack_shaped(body: Any) -> bool:
+    """Objects where Slack has objects, strings where it has strings (ids above all)."""
+    if not isinstance(body, dict):
+        return False
+    if any(not isinstance(body.get(k, ""), str) for k in _STRINGS):
+        return False
+    for key in _OBJECTS:
+        value = body.get(key)
+        if value is not None and not (
+            isinstance(value, dict) and isinstance(value.get("id", ""), str)
+        ):
+            return False
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        return False
+    event = body.get("event")
+    if event is None:
+        return True
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("type", ""), str)
+        and all(isinstance(event.get(k, ""), (str, dict)) for k in ("user", "channel", "tab"))
+        and all(
+            isinstance(event[k].get("id", ""), str)
+            for k in ("user", "channel")
+            if isinstance(event.get(k), dict)
+        )
+    )
 
 
 def make_wsgi_app(

@@ -51,8 +51,11 @@ class Answering:
             "the answer count on daily post", refresh_interval, self.refresh_count
         )
 
-    def answer(self, team_id: str, user_id: str, value: str) -> DailyAnswerResult:
-        """Record a click on an answer button whose value is "<post id>:<choice>"."""
+    def answer(
+        self, team_id: str, user_id: str, value: str, channel_id: str | None = None
+    ) -> DailyAnswerResult:
+        """Record a click on an answer button whose value is "<post id>:<choice>"; with
+        `channel_id`, only a click in the post's own channel counts."""
         parsed = parse_answer_value(value)
         if parsed is None:
             return DailyAnswerResult(ClickStatus.INVALID)
@@ -62,6 +65,8 @@ class Answering:
         def grade(post: PostRow) -> Grade | None:
             question = kb.questions.get(post.question_id)
             if post.team_id != team_id or question is None:
+                return None
+            if channel_id is not None and post.channel_id != channel_id:
                 return None
             if not 0 <= choice < len(question.choices):
                 return None

@@ -70,13 +70,22 @@ class Announcement:
     first_post: datetime
 
 
-class ChannelRefused(Exception):
-    """The channel does not take the bot's messages (not invited, archived, a direct
-    message): nothing will be posted there until that changes."""
+class ChannelFailed(Exception):
+    """The channel answered that it did not take a message (an error response, a rate limit
+    it would not wait for): nothing was posted, and trying again later is safe.
+
+    Any other exception from a channel means the outcome is unknown (a time-out, a dropped
+    connection after the message was sent): it may be on screen, so it is not sent again.
+    """
 
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class ChannelRefused(ChannelFailed):
+    """The channel does not take the bot's messages (not invited, archived, a direct
+    message): nothing will be posted there until someone changes that."""
 
 
 class Channel(Protocol):

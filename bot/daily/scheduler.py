@@ -12,13 +12,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import quiz, scheduling
-from bot.daily.channel import Channel, PostView, Reveal, post_view
+from bot.daily.channel import Channel, ChannelFailed, ChannelRefused, PostView
+from bot.daily.closing import Closer
 from bot.daily.weekly import build_report
 from bot.library import KnowledgeSource
 from bot.results import Caller, Notice
@@ -29,9 +31,31 @@ from bot.storage.claims import Claims, aware
 from bot.storage.posts import Posts
 from bot.storage.scores import Scores
 from bot.storage.subscriptions import Subscriptions
-from bot.storage.tables import DailyPost, Subscription, WeeklyReport
+from bot.storage.tables import ClaimStatus, DailyPost, Subscription, WeeklyReport
 
 logger = logging.getLogger(__name__)
+
+
+MANUAL = "manual:"  # the slot of a `/virtsec post`: never retried by a tick
+
+
+class Outcome(StrEnum):
+    """What became of an attempt to post a question."""
+
+    POSTED = "posted"
+    BUSY = "busy"  # done already, or another process holds the claim
+    FAILED = "failed"  # Slack said no: nothing was posted
+    UNKNOWN = "unknown"  # sent, never confirmed
+
+
+@dataclass(frozen=True)
+class Posting:
+    """An attempt to post a question."""
+
+    outcome: Outcome
+    post_id: int | None = None
+    reason: str = ""
+    refused: bool = False  # the channel takes no messages from the bot (invite it)
 
 
 class Posted(NamedTuple):
@@ -66,20 +90,38 @@ class Scheduler:
         self.knowledge = knowledge
         self.channel = channel
         self.clock = clock
+        self.closer = Closer(sessions, knowledge, channel, clock)
 
     def post_now(self, caller: Caller) -> Notice:
-        """Post a new question in this channel now (closing the open one)."""
+        """Post a new question in this channel now (the open one closes once it is there)."""
         with self.sessions.begin() as session:
             zone = Subscriptions(session).timezone(caller.team_id, caller.channel_id)
         today = scheduling.local_date(self.clock(), zone)
-        slot = f"manual:{uuid.uuid4().hex}"
-        if self._post(caller.team_id, caller.channel_id, slot, today) is None:
-            return Notice(
-                "Sorry, I couldn't post the question. Check that I am in this "
-                "channel (`/invite @virtsec`) and try again.",
-                error=True,
-            )
-        return Notice("Posted a new question in this channel.")
+        slot = f"{MANUAL}{uuid.uuid4().hex}"
+        posting = self._post(caller.team_id, caller.channel_id, slot, today)
+        match posting.outcome:
+            case Outcome.POSTED:
+                return Notice("Posted a new question in this channel.")
+            case Outcome.BUSY:
+                return Notice("A question is being posted in this channel right now.")
+            case Outcome.FAILED if posting.refused:
+                return Notice(
+                    f"Sorry, I couldn't post the question here ({posting.reason}). Invite me "
+                    "(`/invite @virtsec`) and try again.",
+                    error=True,
+                )
+            case Outcome.FAILED:
+                return Notice(
+                    f"Slack did not take the question ({posting.reason}); nothing was posted "
+                    "and the open question stays open. Please try again in a minute.",
+                    error=True,
+                )
+            case _:
+                return Notice(
+                    "Slack did not confirm that the question was posted. Look in the channel "
+                    "before you post again; the open question stays open.",
+                    error=True,
+                )
 
     def tick(self, only: tuple[str, str] | None = None) -> TickReport:
         """Do whatever is due now: close questions, post today's, retry failed posts; in
@@ -107,6 +149,7 @@ class Scheduler:
     def _tick_channel(self, sub: Subscription, now: datetime, report: TickReport) -> None:
         if sub.weekly_report and self._weekly(sub, now):
             report.reports.append(sub.channel_id)
+        self.closer.retry_reveals(sub.team_id, sub.channel_id)
         if sub.close_time is not None:
             with self.sessions.begin() as session:
                 expired = [
@@ -116,17 +159,20 @@ class Scheduler:
                         now, aware(p.posted_at or p.claimed_at), sub.close_time, sub.timezone
                     )
                 ]
-            report.closed += [post_id for post_id in expired if self.close(post_id)]
+            report.closed += [post_id for post_id in expired if self.closer.close(post_id)]
         due = scheduling.due_date(
             now, sub.post_time, sub.timezone, DaySet(sub.days), sub.starts_on, sub.close_time
         )
         if due is not None:
-            post_id = self._post(sub.team_id, sub.channel_id, due.isoformat(), due)
-            if post_id is not None:
-                report.posted.append(Posted(sub.team_id, sub.channel_id, post_id))
+            posting = self._post(sub.team_id, sub.channel_id, due.isoformat(), due)
+            if posting.outcome == Outcome.POSTED and posting.post_id is not None:
+                report.posted.append(Posted(sub.team_id, sub.channel_id, posting.post_id))
+            elif posting.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
+                report.failed.append(sub.channel_id)
 
-    def _post(self, team_id: str, channel_id: str, slot: str, local_date: date) -> int | None:
-        """Claim a slot, close the open question, post, record; None if not posted now."""
+    def _post(self, team_id: str, channel_id: str, slot: str, local_date: date) -> Posting:
+        """Claim a slot, post its question, record it, then close the one before (only once
+        its successor is in the channel)."""
         now = self.clock()
         token = uuid.uuid4().hex
         kb = self.knowledge.kb
@@ -147,50 +193,62 @@ class Scheduler:
             key = {"team_id": team_id, "channel_id": channel_id, "slot": slot}
             post_id = claims.acquire(key, new_post, token, now)
             if post_id is None:
-                return None  # posted already, or another process is posting right now
+                return Posting(Outcome.BUSY)  # posted already, or another process is on it
             post = posts.get(post_id)
             assert post is not None
             question_id = post.question_id
-            to_close = [p.id for p in posts.open(team_id, channel_id) if p.id != post_id]
-        for old in to_close:
-            self.close(old)
         # the question may have left the knowledge base (reload) since it was claimed
         question = kb.questions.get(question_id) or quiz.choose_question(kb, {}, slot)
         view = PostView(team_id, channel_id, post_id, question, 0)
         try:
             ts = self.channel.post_question(view)
-        except Exception:
-            logger.exception("posting the question in %s failed; the next tick retries", channel_id)
-            with self.sessions.begin() as session:
-                Claims(session, DailyPost, CLAIM_LEASE).release(post_id, token, now)
-            return None
+        except Exception as exc:
+            return self._not_posted(channel_id, slot, post_id, token, exc)
         with self.sessions.begin() as session:
+            posts = Posts(session)
             if question.id != question_id:
-                stored = Posts(session).get(post_id)
+                stored = posts.get(post_id)
                 if stored is not None:
                     stored.question_id = question.id
             Claims(session, DailyPost, CLAIM_LEASE).done(post_id, token, ts, self.clock())
-        return post_id
+            older = [p.id for p in posts.open(team_id, channel_id) if p.id < post_id]
+        for old in older:
+            self.closer.close(old)
+        return Posting(Outcome.POSTED, post_id)
+
+    def _not_posted(
+        self, channel_id: str, slot: str, post_id: int, token: str, exc: Exception
+    ) -> Posting:
+        """A claim whose post failed: Slack said no (a scheduled slot is retried by the next
+        tick, a manual one is not), or the outcome is unknown (never sent again)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            claims = Claims(session, DailyPost, CLAIM_LEASE)
+            if not isinstance(exc, ChannelFailed):  # sent, never confirmed: maybe on screen
+                logger.error(
+                    "posting the question in %s: Slack did not confirm (%s); this slot is not "
+                    "posted again (an admin can check the channel and use /virtsec post)",
+                    channel_id,
+                    type(exc).__name__,
+                )
+                claims.give_up(post_id, token, ClaimStatus.UNKNOWN)
+                return Posting(Outcome.UNKNOWN, post_id)
+            manual = slot.startswith(MANUAL)
+            logger.warning(
+                "posting the question in %s failed (%s)%s",
+                channel_id,
+                exc.reason,
+                "" if manual else "; the next tick retries",
+            )
+            if manual:
+                claims.give_up(post_id, token, ClaimStatus.FAILED)
+            else:
+                claims.release(post_id, token, now)
+        return Posting(Outcome.FAILED, post_id, exc.reason, isinstance(exc, ChannelRefused))
 
     def close(self, post_id: int) -> bool:
-        """Close a question: show its result on the message and reveal it in a thread."""
-        with self.sessions.begin() as session:
-            posts, answers = Posts(session), Answers(session)
-            if not posts.close(post_id, self.clock()):
-                return False
-            post = posts.get(post_id)  # loaded after the update: already closed
-            assert post is not None
-            counts = answers.choice_counts(post_id)
-            view = post_view(self.knowledge.kb, post, sum(counts.values()))
-            reveal = Reveal(view, counts, tuple(answers.correct_users(post_id)))
-        if view.ts is None:
-            return True
-        try:
-            self.channel.update_question(view, reveal)
-            self.channel.post_reveal(reveal)
-        except Exception:
-            logger.exception("revealing post %s failed", post_id)
-        return True
+        """Close a question and reveal its answer; False when it was not open."""
+        return self.closer.close(post_id)
 
     def _weekly(self, sub: Subscription, now: datetime) -> bool:
         """On Monday at the posting time, report on the week before (once); True if posted."""
@@ -229,10 +287,21 @@ class Scheduler:
                 return False
         try:
             ts = self.channel.post_report(view)
-        except Exception:
-            logger.exception("weekly report for %s failed; the next tick retries", channel_id)
+        except ChannelFailed as exc:
+            logger.warning(
+                "weekly report for %s failed (%s); the next tick retries", channel_id, exc.reason
+            )
             with self.sessions.begin() as session:
                 Claims(session, WeeklyReport, CLAIM_LEASE).release(report_id, token, now)
+            return False
+        except Exception:
+            logger.exception(
+                "weekly report for %s: Slack did not confirm; not sent again", channel_id
+            )
+            with self.sessions.begin() as session:
+                Claims(session, WeeklyReport, CLAIM_LEASE).give_up(
+                    report_id, token, ClaimStatus.UNKNOWN
+                )
             return False
         with self.sessions.begin() as session:
             Claims(session, WeeklyReport, CLAIM_LEASE).done(report_id, token, ts, self.clock())

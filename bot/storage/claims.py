@@ -70,6 +70,10 @@ class Claims:
         """Mark a claim done (its Slack message, if any); False if the claim was lost."""
         return self._set(row_id, token, status=ClaimStatus.POSTED, message_ts=ts, posted_at=now)
 
+    def give_up(self, row_id: int, token: str, status: ClaimStatus) -> bool:
+        """End a claim without success for good (FAILED, or UNKNOWN: maybe sent)."""
+        return self._set(row_id, token, status=status)
+
     def release(self, row_id: int, token: str, now: datetime) -> bool:
         """Give a claim back after a failure: the next tick may take it at once."""
         return self._set(row_id, token, claimed_at=now - self.lease)

@@ -69,9 +69,10 @@ _READ_POST = select(
 
 _READ_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id"))
 
-#: a "claimed" post counts as open: its message can be on screen a moment before the
-#: post is marked as posted
-OPEN_STATUSES = (ClaimStatus.CLAIMED, ClaimStatus.POSTED)
+#: only a posted question takes answers: a claim may never reach Slack (and is on screen
+#: for a few milliseconds at most before it is marked posted)
+OPEN_STATUSES = (ClaimStatus.POSTED,)
+SEEN_STATUSES = (ClaimStatus.POSTED, ClaimStatus.CLOSED)  # questions people saw
 
 _READ_ANSWER = select(answers.c.choice, answers.c.correct).where(
     answers.c.post_id == bindparam("post_id"), answers.c.user_id == bindparam("user_id")
@@ -297,8 +298,8 @@ class ClickLedger:
                         self._posts.clear()
                     self._posts[post_id] = post
             graded = grade(post) if post is not None else None
-            if post is None or graded is None:
-                return Click(ClickStatus.INVALID, post)
+            if post is None or graded is None or post.status not in SEEN_STATUSES:
+                return Click(ClickStatus.INVALID, post)  # unknown, or never in the channel
             closed = post.status not in OPEN_STATUSES
             recorded = False
             if not closed:

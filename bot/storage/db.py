@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -15,6 +16,8 @@ from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import redact_url
+
+logger = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -78,14 +81,20 @@ def _ping_after_idle(engine: Engine) -> None:
 
 
 def ping(engine: Engine) -> tuple[bool, str]:
-    """Check the database answers; (ok, a short description without secrets)."""
+    """Check the database answers: (ok, "ok" or "unreachable"); the cause goes to the log,
+    with the URL's password hidden, never to the caller (health checks are public)."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        return False, f"{redact_url(str(engine.url))}: {type(cause).__name__}"
-    return True, engine.dialect.name
+        logger.warning(
+            "the database %s does not answer: %s",
+            redact_url(engine.url.render_as_string(hide_password=False)),
+            type(cause).__name__,
+        )
+        return False, "unreachable"
+    return True, "ok"
 
 
 class DatabaseBusy(SQLAlchemyError):

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from bot.storage.sql import rowcount
 from bot.storage.tables import ClaimStatus, DailyPost
 
+IN_SLACK = (ClaimStatus.POSTED, ClaimStatus.CLOSED)  # questions people saw
+
 
 class Posts:
     """Data access to daily posts for one unit of work."""
@@ -52,18 +54,41 @@ class Posts:
             .where(
                 DailyPost.team_id == team_id,
                 DailyPost.channel_id == channel_id,
-                DailyPost.status != ClaimStatus.CLAIMED,
+                DailyPost.status.in_(IN_SLACK),
             )
             .order_by(DailyPost.id.desc())
             .limit(limit)
         ).all()
 
     def last_id(self, team_id: str, channel_id: str) -> int | None:
-        """The newest post's id (any status)."""
+        """The newest question that reached the channel (posted or closed): the one a new
+        question follows for streaks."""
         return self.session.scalar(
             select(func.max(DailyPost.id)).where(
-                DailyPost.team_id == team_id, DailyPost.channel_id == channel_id
+                DailyPost.team_id == team_id,
+                DailyPost.channel_id == channel_id,
+                DailyPost.status.in_(IN_SLACK),
             )
+        )
+
+    def unrevealed(self, team_id: str, channel_id: str, since: datetime) -> Sequence[DailyPost]:
+        """Closed since `since` whose reveal has not reached the thread yet."""
+        return self.session.scalars(
+            select(DailyPost)
+            .where(
+                DailyPost.team_id == team_id,
+                DailyPost.channel_id == channel_id,
+                DailyPost.status == ClaimStatus.CLOSED,
+                DailyPost.revealed_at.is_(None),
+                DailyPost.closed_at >= since,
+            )
+            .order_by(DailyPost.id)
+        ).all()
+
+    def mark_revealed(self, post_id: int, now: datetime) -> None:
+        """The reveal is done (or given up)."""
+        self.session.execute(
+            update(DailyPost).where(DailyPost.id == post_id).values(revealed_at=now)
         )
 
     def close(self, post_id: int, now: datetime) -> bool:
@@ -99,7 +124,7 @@ class Posts:
                 .where(
                     DailyPost.team_id == team_id,
                     DailyPost.channel_id == channel_id,
-                    DailyPost.status != ClaimStatus.CLAIMED,
+                    DailyPost.status.in_(IN_SLACK),
                     DailyPost.local_date >= start,
                     DailyPost.local_date < end,
                 )

@@ -28,6 +28,8 @@ class ClaimStatus(StrEnum):
     CLAIMED = "claimed"  # a process is sending it; retaken when its lease runs out
     POSTED = "posted"  # in Slack (for a daily post: open for answers)
     CLOSED = "closed"  # a daily post whose answer was revealed
+    FAILED = "failed"  # Slack refused it (a manual post; a scheduled one is retried)
+    UNKNOWN = "unknown"  # sent, but Slack never confirmed it: never sent again
 
 
 class AnswerKind(StrEnum):
@@ -88,6 +90,9 @@ class DailyPost(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # when the reveal reached the thread (or was given up); a closed post without one is
+    # revealed again by the next tick
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     previous_post_id: Mapped[int | None] = mapped_column(Integer, default=None)
     shown_count: Mapped[int] = mapped_column(Integer, default=0)  # count on the message
 
@@ -193,3 +198,13 @@ class WeeklyReport(Base):
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class HandledRequest(Base):
+    """A request that must act once however often it arrives (Slack's event redeliveries,
+    a replayed slash command), across every process. Kept for a day."""
+
+    __tablename__ = "handled_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -26,6 +26,7 @@ from handlers.actions import OPEN_CONCEPT, PRACTICE_ANSWER, numbered
 
 MAX_BLOCKS = 50
 MAX_ECHO = 200
+MAX_SECTION_TEXT = 3000
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -47,6 +48,23 @@ def echo(text: str) -> str:
 def section(text: str) -> SectionBlock:
     """A markdown section."""
     return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def sections(text: str, limit: int = MAX_SECTION_TEXT) -> list[SectionBlock]:
+    """Markdown text over as many sections as Slack's limit needs, cut between lines (a
+    single line over the limit is cut short)."""
+    out: list[SectionBlock] = []
+    chunk = ""
+    for line in text.split("\n"):
+        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        if chunk and len(chunk) + 1 + len(line) > limit:
+            out.append(section(chunk))
+            chunk = line
+        else:
+            chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk.strip():
+        out.append(section(chunk))
+    return out
 
 
 def context(text: str) -> ContextBlock:

@@ -32,8 +32,11 @@ from handlers.blocks.common import (
     header,
     practice_buttons,
     section,
+    sections,
     sources,
 )
+
+MAX_FALLBACK = 3000  # the notification text of a message
 
 
 def card_blocks(card: ConceptCard, *, share: bool = True, details: bool = True) -> list[Block]:
@@ -117,7 +120,7 @@ def render_help(result: HelpResult) -> Rendered:
 def render_notice(notice: Notice) -> Rendered:
     """A short message."""
     icon = ":warning: " if notice.error else ""
-    return finish(notice.text, [section(icon + escape(notice.text))])
+    return finish(notice.text[:MAX_FALLBACK], sections(icon + escape(notice.text)))
 
 
 def render_topics(result: TopicList) -> Rendered:

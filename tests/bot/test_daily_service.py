@@ -451,3 +451,60 @@ def test_a_manual_post_after_the_close_time_stays_open_until_the_next_close(
     report = core.scheduler.tick()
     assert report.closed == [] and len(report.posted) == 1
     assert [r.post.post_id for r in channel.reveals] == [post.post_id]
+
+
+def test_a_post_whose_answer_is_lost_is_never_posted_again(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    subscribe(core)
+    channel.lose_posts = 1  # Slack took it, but its reply never came
+    report = core.scheduler.tick()
+    assert report.posted == [] and report.failed == [CHANNEL]
+    for _ in range(5):  # later ticks, after the claim's lease too
+        clock.advance(minutes=3)
+        assert core.scheduler.tick().posted == []
+    assert len(channel.posts) == 1  # one message in the channel, not two
+
+
+def test_a_failed_manual_post_keeps_the_open_question_and_the_streaks(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    subscribe(core, days="everyday")
+    core.scheduler.tick()  # Monday's question
+    first = channel.posts[-1]
+    right = first.question.answer_index
+    assert core.answering.answer(TEAM, "U1", f"{first.post_id}:{right}").status == "recorded"
+    channel.fail_posts = 1
+    notice = core.scheduler.post_now(ADMIN)
+    assert notice.error and "nothing was posted" in notice.text
+    assert channel.reveals == []  # the open question was not closed
+    assert core.answering.answer(TEAM, "U2", f"{first.post_id}:{right}").status == "recorded"
+    with core.sessions.begin() as session:
+        failed = session.scalars(select(DailyPost).where(DailyPost.status == "failed")).one()
+    # the row that never reached Slack takes no answers and does not count for streaks
+    assert core.answering.answer(TEAM, "U1", f"{failed.id}:0").status == "invalid"
+    clock.advance(days=1)
+    core.scheduler.tick()  # Tuesday's question follows Monday's
+    second = channel.posts[-1]
+    right = second.question.answer_index
+    core.answering.answer(TEAM, "U1", f"{second.post_id}:{right}")
+    assert core.boards.stats(Caller(TEAM, "U1", CHANNEL)).current_streak == 2
+    assert [r.post.post_id for r in channel.reveals] == [first.post_id]
+
+
+def test_a_refused_reveal_is_retried_by_the_next_tick(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    subscribe(core, zone="UTC", until=time(17, 0))
+    clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    core.scheduler.tick()
+    channel.fail_reveals = 1
+    clock.now = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)
+    assert core.scheduler.tick().closed == [channel.posts[0].post_id]
+    assert channel.reveals == []
+    clock.advance(minutes=1)
+    core.scheduler.tick()
+    assert [r.post.post_id for r in channel.reveals] == [channel.posts[0].post_id]
+    clock.advance(minutes=1)
+    core.scheduler.tick()
+    assert len(channel.reveals) == 1  # revealed once

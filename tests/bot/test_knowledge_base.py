@@ -140,3 +140,23 @@ def test_kb_lint_checks_the_knowledge_named_in_a_dotenv_file(
     out = io.StringIO()
     assert main(["kb", "lint"], stdout=out) == 0
     assert "2 concepts" in out.getvalue()
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    big = tmp_path / "huge.yaml"
+    with big.open("w") as f:  # 3 MiB of one never-ending string: parsing it would be slow
+        f.write("concepts:\n  - id: x\n    title: '")
+        f.write("a" * (3 * 2**20))
+    problems = problems_of(big)
+    assert len(problems) == 1
+    assert problems[0].file.endswith("huge.yaml") and problems[0].field == "(file)"
+    assert "3.0 MiB" in problems[0].message and "at most 2 MiB" in problems[0].message
+
+
+def test_a_symlink_loop_or_a_dangling_link_in_the_folder_is_reported(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "valid" / "concepts.yaml", tmp_path / "concepts.yaml")
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    messages = {Path(p.file).name: p.message for p in problems_of(tmp_path)}
+    assert messages["loop.yaml"] == "a symbolic link that loops back on itself"
+    assert messages["gone.yaml"] == "a symbolic link to nothing (dangling)"

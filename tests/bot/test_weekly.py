@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import DailyOn, WeeklyToggle
 from bot.core import Core
+from bot.daily.channel import ChannelFailed
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
 from bot.results import Caller
@@ -138,7 +139,7 @@ def test_a_failed_report_is_retried(setup: tuple[Core, RecordingChannel, Clock])
     original = channel.post_report
 
     def broken(report: object) -> str:
-        raise ConnectionError("slack down")
+        raise ChannelFailed("internal_error")  # Slack answered: not posted
 
     channel.post_report = broken  # type: ignore[method-assign]
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from bot.daily.channel import Announcement, ChannelRefused, PostView, Reveal
+from bot.daily.channel import Announcement, ChannelFailed, ChannelRefused, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
 
 
@@ -18,7 +18,9 @@ class RecordingChannel:
     reveals: list[Reveal] = field(default_factory=list)
     reports: list[WeeklyReportView] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
-    fail_posts: int = 0
+    fail_posts: int = 0  # the next posts are refused by Slack (an error answer)
+    lose_posts: int = 0  # the next posts reach the channel, but their answer is lost
+    fail_reveals: int = 0  # the next reveals are refused
     refuse: str | None = None  # every message refused, with this reason (not in channel)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -29,8 +31,11 @@ class RecordingChannel:
                 raise ChannelRefused(self.refuse)
             if self.fail_posts:
                 self.fail_posts -= 1
-                raise ConnectionError("channel unavailable")
+                raise ChannelFailed("internal_error")
             self.posts.append(view)
+            if self.lose_posts:
+                self.lose_posts -= 1
+                raise TimeoutError("the answer never came")
             return f"1700000000.{len(self.posts):06d}"
 
     def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
@@ -39,8 +44,11 @@ class RecordingChannel:
             self.updates.append((view, reveal))
 
     def post_reveal(self, reveal: Reveal) -> None:
-        """Record a reveal."""
+        """Record a reveal (or refuse it)."""
         with self._lock:
+            if self.fail_reveals:
+                self.fail_reveals -= 1
+                raise ChannelFailed("ratelimited")
             self.reveals.append(reveal)
 
     def announce(self, announcement: Announcement) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socketserver
 import threading
@@ -64,6 +65,14 @@ def validate_blocks(blocks: list[dict[str, Any]]) -> None:
         block.validate_json()
 
 
+_TRIGGERS = itertools.count(1)
+
+
+def next_trigger_id() -> str:
+    """A trigger_id in Slack's shape, new each time."""
+    return f"{int(time.time())}.{next(_TRIGGERS)}.0abc"
+
+
 @dataclass
 class SlackClient:
     """Sends correctly signed Slack requests to the app over real HTTP."""
@@ -117,9 +126,10 @@ class SlackClient:
         channel: str = "C1",
         response_url: str | None = None,
         team: str = TEAM_ID,
+        trigger_id: str | None = None,
         **kwargs: Any,
     ) -> Reply:
-        """A `/virtsec` slash command."""
+        """A `/virtsec` slash command (with a new trigger_id, as each one Slack sends)."""
         form = {
             "token": "legacy",
             "team_id": team,
@@ -133,7 +143,7 @@ class SlackClient:
             "api_app_id": "A0APP",
             "is_enterprise_install": "false",
             "response_url": response_url or self.slack.response_url("cmd"),
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id or next_trigger_id(),
         }
         return self.post(
             urllib.parse.urlencode(form), "application/x-www-form-urlencoded", **kwargs
@@ -237,6 +247,7 @@ def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings
         "slack_bot_token": "xoxb-test-token",
         "slack_signing_secret": SIGNING_SECRET,
         "slack_api_url": slack.base_url,
+        "response_url_hosts": ("127.0.0.1",),  # the fake Slack's response_urls
         "database_url": f"sqlite:///{tmp_path}/virtsec.db",
     }
     values.update(overrides)

@@ -190,3 +190,14 @@ def test_no_warning_about_an_unused_token_at_start(
     with caplog.at_level(logging.WARNING):
         serve()
     assert "will be unused" not in caplog.text
+
+
+def test_a_replayed_admin_command_acts_once(serve: Serve, fake_slack: FakeSlack) -> None:
+    client = serve(admins=("UADMIN",))
+    first = client.command("post", user="UADMIN", trigger_id="1700000000.1.replayed")
+    assert first.json()["text"] == "Working on it…"
+    assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])
+    again = client.command("post", user="UADMIN", trigger_id="1700000000.1.replayed")
+    assert again.json()["text"] == "That command was already carried out."
+    time.sleep(0.3)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
+
+import pytest
 
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SlackClient, validate_blocks
@@ -151,7 +154,25 @@ def test_url_verification_is_answered(serve: Serve) -> None:
 def test_healthz_checks_the_database(serve: Serve, tmp_path: object) -> None:
     reply = serve().get("/healthz")
     assert reply.status == 200
-    assert reply.json() == {"ok": True, "database": "sqlite"}
+    assert reply.json() == {"ok": True, "database": "ok"}
     broken = serve(database_url="sqlite:////nonexistent-dir/x/virtsec.db").get("/healthz")
-    assert broken.status == 503 and broken.json()["ok"] is False
+    assert broken.status == 503 and broken.json() == {"ok": False, "database": "unreachable"}
     assert serve().get("/nope").status == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@127.0.0.1:1/db?password=S3cret&connect_timeout=1",
+        "postgresql://:S3cret@127.0.0.1:1/db?connect_timeout=1",
+        "postgresql://u:S3c@ret@127.0.0.1:1/db?connect_timeout=1",
+    ],
+)
+def test_healthz_tells_nobody_the_database_password_or_address(
+    serve: Serve, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        reply = serve(database_url=url).get("/healthz")
+    assert reply.status == 503 and reply.json() == {"ok": False, "database": "unreachable"}
+    assert "S3c" not in caplog.text and "ret@" not in caplog.text
+    assert "does not answer" in caplog.text

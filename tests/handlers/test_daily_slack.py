@@ -27,10 +27,18 @@ VIRTSEC = Path(sys.executable).parent / "virtsec"
 def post_question(client: SlackClient, slack: FakeSlack, channel: str = "C1") -> dict[str, Any]:
     """An admin posts a question now; returns the recorded chat.postMessage args."""
     before = len(slack.calls_to("chat.postMessage"))
+    replies = len(slack.responses("cmd"))
     reply = client.command("post", user="UADMIN", channel=channel)
     assert reply.status == 200 and reply.json()["text"] == "Working on it…"
-    assert slack.wait_for(lambda: len(slack.calls_to("chat.postMessage")) > before)
-    return slack.calls_to("chat.postMessage")[-1].args
+    # the admin is told once the question is in the channel and open for answers
+    assert slack.wait_for(lambda: len(slack.responses("cmd")) > replies)
+    posted = [
+        c.args
+        for c in slack.calls_to("chat.postMessage")[before:]
+        if c.args["text"].startswith("Daily practice question:")
+    ]
+    assert posted, slack.responses("cmd")[-1]
+    return posted[-1]
 
 
 def answer_buttons(args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import urllib3
 
-from handlers.response_url import KeepAliveRespond, ResponseUrlSender
+from handlers.response_url import Replies, ResponseUrlSender
 from tests.fakes.slack_api import RESPONSE_URL_MAX_USES, FakeSlack
 
 
@@ -26,7 +25,7 @@ def sender() -> Iterator[ResponseUrlSender]:
 def test_replies_from_one_thread_share_one_connection(
     fake_slack: FakeSlack, sender: ResponseUrlSender
 ) -> None:
-    respond = KeepAliveRespond(response_url=fake_slack.response_url("r"), sender=sender)
+    respond = Replies(sender, ("127.0.0.1",)).to(fake_slack.response_url("r"))
     for n in range(3):
         assert respond(text=f"reply {n}", response_type="ephemeral").status_code == 200
     assert [r["text"] for r in fake_slack.responses("r")] == ["reply 0", "reply 1", "reply 2"]
@@ -34,7 +33,7 @@ def test_replies_from_one_thread_share_one_connection(
     assert fake_slack.connections_accepted == 1
 
 
-def test_threads_share_a_pool_of_kept_connections(
+def test_each_thread_keeps_its_own_connection(
     fake_slack: FakeSlack, sender: ResponseUrlSender
 ) -> None:
     def replies(k: int) -> None:
@@ -47,7 +46,7 @@ def test_threads_share_a_pool_of_kept_connections(
     for t in threads:
         t.join()
     assert all(len(fake_slack.responses(f"t{k}")) == 2 for k in range(4))
-    assert fake_slack.connections_accepted <= 4  # pooled: at most one per concurrent thread
+    assert fake_slack.connections_accepted == 4
 
 
 def test_a_connection_slack_closed_while_idle_is_replaced_once(
@@ -65,26 +64,22 @@ def test_a_refused_reply_is_logged_without_the_url(
     fake_slack: FakeSlack, sender: ResponseUrlSender, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = fake_slack.response_url("spent")
-    respond = KeepAliveRespond(response_url=url, sender=sender)
+    respond = Replies(sender, ("127.0.0.1",)).to(url)
     for _ in range(RESPONSE_URL_MAX_USES):
-        assert respond("ok").status_code == 200
+        assert respond(text="ok").status_code == 200
     with caplog.at_level(logging.WARNING, logger="handlers.response_url"):
-        refused = respond("one too many")
+        refused = respond(text="one too many")
     assert refused.status_code >= 400
     assert "Slack refused a response_url reply" in caplog.text
     assert url not in caplog.text and "/response/" not in caplog.text
 
 
-def test_a_whole_message_dict_is_sent_as_given(
-    fake_slack: FakeSlack, sender: ResponseUrlSender
-) -> None:
-    respond = KeepAliveRespond(response_url=fake_slack.response_url("d"), sender=sender)
+def test_a_message_is_sent_as_given(fake_slack: FakeSlack, sender: ResponseUrlSender) -> None:
+    respond = Replies(sender, ("127.0.0.1",)).to(fake_slack.response_url("d"))
     respond(
-        {
-            "text": "hi",
-            "replace_original": False,
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
-        }
+        text="hi",
+        replace_original=False,
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
     )
     (reply,) = fake_slack.responses("d")
     assert reply["replace_original"] is False and reply["blocks"][0]["type"] == "section"
@@ -93,7 +88,7 @@ def test_a_whole_message_dict_is_sent_as_given(
 def test_a_dead_endpoint_raises_for_the_caller_to_log(sender: ResponseUrlSender) -> None:
     with FakeSlack() as gone:
         url = gone.response_url("x")
-    with pytest.raises(urllib3.exceptions.HTTPError):
+    with pytest.raises(OSError):
         sender.post(url, {"text": "nobody is listening"})
 
 
@@ -149,3 +144,25 @@ def test_over_tls_a_connection_dropped_without_goodbye_is_replaced(
             assert slack.connections_accepted == 2
     finally:
         sender.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://attacker.example/x",
+        "https://hooks.slack.com.attacker.example/x",
+        "https://user@attacker.example/hooks.slack.com",
+        "file:///etc/passwd",
+        "",
+    ],
+)
+def test_replies_go_only_to_slacks_hosts(
+    url: str, sender: ResponseUrlSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    replies = Replies(sender, ("hooks.slack.com",))
+    assert not replies.allowed(url)
+    with caplog.at_level(logging.WARNING):
+        assert replies.to(url)(text="hello") is None  # sent nowhere
+    assert "a reply was not sent" in caplog.text
+    assert replies.allowed("https://hooks.slack.com/commands/T1/1/abc")
+    assert not replies.allowed("http://hooks.slack.com/commands/T1/1/abc")  # https only

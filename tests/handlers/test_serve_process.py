@@ -47,6 +47,7 @@ def start_serve(tmp_path: Path, slack: FakeSlack, port: int, **extra: str) -> su
         "SLACK_BOT_TOKEN": "xoxb-e2e",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
+        "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
         "PORT": str(port),
         **extra,
     }
@@ -90,7 +91,7 @@ def test_virtsec_serve_answers_signed_commands_under_gunicorn(tmp_path: Path) ->
             assert body["text"].startswith("Hyperjacking")
             validate_blocks(body["blocks"])
             assert client.command("x", signature="v0=" + "1" * 64).status == 401
-            assert client.get("/healthz").json() == {"ok": True, "database": "sqlite"}
+            assert client.get("/healthz").json() == {"ok": True, "database": "ok"}
         finally:
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=20)
