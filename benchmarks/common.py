@@ -46,12 +46,12 @@ def postgres_url() -> str | None:
 def postgres_schema(url: str) -> Iterator[tuple[str, Engine]]:
     """A fresh schema (dropped afterwards): yields its URL and an engine on it."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url)
+    admin = make_engine(url, timeout=600)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in url else "?"
     schema_url = f"{url}{sep}options=-csearch_path%3D{schema}"
-    engine = make_engine(schema_url)
+    engine = make_engine(schema_url, timeout=600)  # bulk loads run long
     try:
         yield schema_url, engine
     finally:

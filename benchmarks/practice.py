@@ -208,7 +208,7 @@ def main() -> None:
         f"{args.users:,} people x {len(knowledge_base.load().questions)} practice questions; "
         f"{os.cpu_count()} CPUs"
     )
-    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='virtsec-bench-')}/p.db")
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='virtsec-bench-')}/p.db", timeout=600)
     run("SQLite (WAL)", engine, args.users)
     engine.dispose()
     pg = postgres_url()

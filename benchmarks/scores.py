@@ -497,7 +497,7 @@ def main() -> None:
     if "sqlite" in args.databases:
         with tempfile.TemporaryDirectory(prefix="virtsec-bench-") as folder:
             sqlite_url = f"sqlite:///{folder}/scores.db"
-            engine = make_engine(sqlite_url)
+            engine = make_engine(sqlite_url, timeout=600)
             run("SQLite (WAL)", sqlite_url, engine, args)
             engine.dispose()
     if "postgresql" not in args.databases:

@@ -224,9 +224,12 @@ def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, 
     return 0
 
 
+MIGRATION_TIMEOUT = 600.0  # seconds: a migration may rewrite a large table
+
+
 def _db_upgrade(settings: Settings, out: TextIO | None) -> int:
     """Apply migrations to DATABASE_URL."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=MIGRATION_TIMEOUT)
     try:
         before, after = upgrade(engine)
         tables = len(current_tables(engine))

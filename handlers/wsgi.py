@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import App
@@ -22,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 MAX_BODY = 1 << 20  # 1 MiB; Slack's largest payloads (a message's blocks) are far smaller
+BODY_SECONDS = 5.0  # a client that has not sent its whole body by then is cut off
+HEALTH_SECONDS = 2.5  # /healthz answers within this, whatever the database does
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -34,6 +39,31 @@ def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -
     return [body]
 
 
+class BoundedHealth:
+    """Runs a health check on its own thread and waits at most HEALTH_SECONDS for it: a
+    stalled database makes /healthz answer 503 in time, and while one check hangs the next
+    ones answer 503 at once instead of piling up."""
+
+    def __init__(self, check: Callable[[], tuple[bool, str]], seconds: float = HEALTH_SECONDS):
+        self._check = check
+        self._seconds = seconds
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virtsec-health")
+        self._lock = threading.Lock()
+        self._running: Future[tuple[bool, str]] | None = None
+
+    def __call__(self) -> tuple[bool, str]:
+        """(database answers, "ok" or "unreachable")."""
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = self._pool.submit(self._check)
+            running = self._running
+        try:
+            return running.result(timeout=self._seconds)
+        except FutureTimeout:
+            logger.warning("the health check did not finish within %.1f s", self._seconds)
+            return False, "unreachable"
+
+
 def signed_body(environ: dict[str, Any], verifier: SignatureVerifier) -> bytes | str:
     """The request's body when Slack signed it; otherwise the HTTP status to answer."""
     length_text = str(environ.get("CONTENT_LENGTH") or "")
@@ -42,7 +72,9 @@ def signed_body(environ: dict[str, Any], verifier: SignatureVerifier) -> bytes |
     length = int(length_text)
     if length > MAX_BODY:
         return "413 Content Too Large"
-    body: bytes = environ["wsgi.input"].read(length)
+    body = _read_body(environ, length)
+    if body is None:
+        return "408 Request Timeout"
     if len(body) != length:
         return "400 Bad Request"
     timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
@@ -107,12 +139,28 @@ def _slack_shaped(body: Any) -> bool:
     )
 
 
+def _read_body(environ: dict[str, Any], length: int) -> bytes | None:
+    """The body, or None when the client is too slow sending it (under gunicorn, whose
+    socket is at hand: a slow body must not hold a worker thread)."""
+    sock = environ.get("gunicorn.socket")
+    if sock is not None:
+        sock.settimeout(BODY_SECONDS)
+    try:
+        return bytes(environ["wsgi.input"].read(length))
+    except (TimeoutError, OSError):
+        return None
+    finally:
+        if sock is not None:
+            sock.settimeout(None)
+
+
 def make_wsgi_app(
     bolt_app: App, health: Callable[[], tuple[bool, str]], signing_secret: str
 ) -> WSGIApp:
     """Route Slack's requests to Bolt and answer health checks (database included)."""
     slack = SlackRequestHandler(bolt_app, path=SLACK_PATH)
     verifier = SignatureVerifier(signing_secret)
+    health = BoundedHealth(health)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -200,6 +200,9 @@ class Scheduler:
         # the question may have left the knowledge base (reload) since it was claimed
         question = kb.questions.get(question_id) or quiz.choose_question(kb, {}, slot)
         view = PostView(team_id, channel_id, post_id, question, 0)
+        with self.sessions.begin() as session:
+            if not Claims(session, DailyPost, CLAIM_LEASE).sending(post_id, token):
+                return Posting(Outcome.BUSY)  # our lease ran out and another process took it
         try:
             ts = self.channel.post_question(view)
         except Exception as exc:
@@ -284,6 +287,9 @@ class Scheduler:
             )
             if view.questions == 0:  # a quiet week: nothing to report, and nothing to retry
                 claims.done(report_id, token, None, now)
+                return False
+        with self.sessions.begin() as session:
+            if not Claims(session, WeeklyReport, CLAIM_LEASE).sending(report_id, token):
                 return False
         try:
             ts = self.channel.post_report(view)

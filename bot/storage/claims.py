@@ -1,10 +1,11 @@
 """One mechanism for work that must happen once across processes: claim, lease, done.
 
 A job (a channel's daily post for a slot, its weekly report for a week) inserts a row keyed
-by what must be unique, with a random claim token. Whoever inserted it does the work and then
-marks it done with its token. A claim whose holder died is retaken once its lease has run out;
-a holder that failed releases it for the next tick. Repositories never commit: the caller
-owns the unit of work.
+by what must be unique, with a random claim token. Whoever inserted it marks it `sending`
+just before the message leaves for Slack, then `posted` with its token. A claim whose holder
+died before sending is retaken once its lease has run out; one that died while sending is
+never retaken (the message may be on screen). A holder that Slack turned down releases it for
+the next tick. Repositories never commit: the caller owns the unit of work.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ class Claims:
         row_id = self.session.execute(stmt).scalar_one_or_none()
         return None if row_id is None else int(row_id)
 
+    def sending(self, row_id: int, token: str) -> bool:
+        """The message is about to leave: from now on a crash leaves the outcome unknown."""
+        return self._set(row_id, token, status=ClaimStatus.SENDING)
+
     def done(self, row_id: int, token: str, ts: str | None, now: datetime) -> bool:
         """Mark a claim done (its Slack message, if any); False if the claim was lost."""
         return self._set(row_id, token, status=ClaimStatus.POSTED, message_ts=ts, posted_at=now)
@@ -75,21 +80,26 @@ class Claims:
         return self._set(row_id, token, status=status)
 
     def release(self, row_id: int, token: str, now: datetime) -> bool:
-        """Give a claim back after a failure: the next tick may take it at once."""
-        return self._set(row_id, token, claimed_at=now - self.lease)
+        """Give a claim back after Slack turned it down: the next tick may take it at once."""
+        return self._set(row_id, token, status=ClaimStatus.CLAIMED, claimed_at=now - self.lease)
 
     def _retake(self, row_id: int, old_token: str, new_token: str, now: datetime) -> bool:
-        return self._set(row_id, old_token, claim_token=new_token, claimed_at=now)
+        # only a claim that never reached `sending`: its message was never handed to Slack
+        return self._set(
+            row_id, old_token, (ClaimStatus.CLAIMED,), claim_token=new_token, claimed_at=now
+        )
 
-    def _set(self, row_id: int, token: str, **values: Any) -> bool:
+    def _set(
+        self,
+        row_id: int,
+        token: str,
+        statuses: tuple[ClaimStatus, ...] = (ClaimStatus.CLAIMED, ClaimStatus.SENDING),
+        **values: Any,
+    ) -> bool:
         model = self.model
         result = self.session.execute(
             update(model)
-            .where(
-                model.id == row_id,
-                model.claim_token == token,
-                model.status == ClaimStatus.CLAIMED,
-            )
+            .where(model.id == row_id, model.claim_token == token, model.status.in_(statuses))
             .values(**values)
         )
         return rowcount(result) == 1

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,11 +25,17 @@ except ImportError:  # Windows: threads still queue; processes fall back to SQLi
     fcntl = None  # type: ignore[assignment]
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for a database URL; SQLite gets WAL, a busy timeout and foreign keys."""
+#: Seconds to connect, to wait for a pooled connection, and for one statement to run.
+DEFAULT_TIMEOUT = 5.0
+
+
+def make_engine(url: str, *, timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) -> Engine:
+    """An engine for a database URL. Every wait is bounded by `timeout` seconds: connecting,
+    waiting for a pooled connection, a statement (PostgreSQL's statement_timeout), a lock.
+    SQLite gets WAL, foreign keys and the same bound as its busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url, connect_args={"timeout": timeout, "check_same_thread": False}, **kwargs
         )
 
         @event.listens_for(engine, "connect")
@@ -49,7 +55,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, **kwargs)
+    parsed = make_url(url)
+    millis = int(timeout * 1000)
+    options = " ".join(
+        o
+        for o in (
+            str(parsed.query.get("options", "")),
+            f"-c statement_timeout={millis}",
+            f"-c lock_timeout={millis}",
+        )
+        if o
+    )
+    engine = create_engine(
+        parsed,
+        pool_timeout=timeout,
+        connect_args={"connect_timeout": max(1, round(timeout)), "options": options},
+        **kwargs,
+    )
     _ping_after_idle(engine)
     return engine
 

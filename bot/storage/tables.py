@@ -25,7 +25,8 @@ ID = String(64)
 class ClaimStatus(StrEnum):
     """A claimed row (daily post, weekly report): taken by one process, then done."""
 
-    CLAIMED = "claimed"  # a process is sending it; retaken when its lease runs out
+    CLAIMED = "claimed"  # a process holds it; retaken when its lease runs out
+    SENDING = "sending"  # handed to Slack: if its process dies now, the outcome is unknown
     POSTED = "posted"  # in Slack (for a daily post: open for answers)
     CLOSED = "closed"  # a daily post whose answer was revealed
     FAILED = "failed"  # Slack refused it (a manual post; a scheduled one is retried)

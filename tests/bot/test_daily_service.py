@@ -508,3 +508,27 @@ def test_a_refused_reveal_is_retried_by_the_next_tick(
     clock.advance(minutes=1)
     core.scheduler.tick()
     assert len(channel.reveals) == 1  # revealed once
+
+
+def test_a_process_that_died_while_sending_is_not_overtaken(
+    core: Core, channel: RecordingChannel, clock: Clock
+) -> None:
+    subscribe(core)
+    with core.sessions.begin() as session:  # a process claimed the slot and handed it to
+        claims = Claims(session, DailyPost, CLAIM_LEASE)  # Slack, then was killed (-9)
+        post_id = claims.acquire(
+            {"team_id": TEAM, "channel_id": CHANNEL, "slot": "2026-01-12"},
+            lambda: {
+                "local_date": datetime(2026, 1, 12).date(),
+                "question_id": next(iter(core.kb.questions)),
+                "previous_post_id": None,
+                "shown_count": 0,
+            },
+            "killed-process",
+            clock.now,
+        )
+        assert post_id is not None and claims.sending(post_id, "killed-process")
+    for _ in range(4):  # long after the lease: the message may be on screen, so no retake
+        clock.advance(minutes=3)
+        assert core.scheduler.tick().posted == []
+    assert channel.posts == []

@@ -144,3 +144,38 @@ def test_two_workers_on_sqlite_score_concurrent_clicks_exactly(tmp_path: Path) -
         texts = sorted(r["text"] for r in slack.responses(f"u{k}"))
         assert [t.startswith(("Correct!", "Not this time")) for t in texts].count(True) == 1
         assert sum("already answered" in t for t in texts) == 2
+
+
+def test_slow_bodies_are_cut_off_and_lookups_keep_answering(tmp_path: Path) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        proc = start_serve(
+            tmp_path,
+            slack,
+            port,
+            DATABASE_URL=f"sqlite:///{tmp_path}/virtsec.db",
+            VIRTSEC_WEB_WORKERS="1",
+            VIRTSEC_WEB_THREADS="4",
+        )
+        slow: list[socket.socket] = []
+        try:
+            for _ in range(10):  # more slow clients than the worker has threads
+                sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+                sock.sendall(
+                    b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 100000\r\n\r\n"
+                )
+                slow.append(sock)
+            time.sleep(0.5)
+            started = time.monotonic()
+            reply = SlackClient(f"http://127.0.0.1:{port}", slack).command("what is vm escape")
+            assert reply.status == 200 and reply.json()["text"].startswith("VM escape")
+            assert time.monotonic() - started < 12  # not a minute: each slow body gets 5 s
+            answers = [sock.recv(200) for sock in slow]
+            assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
+        finally:
+            for sock in slow:
+                sock.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=20)
