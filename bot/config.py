@@ -121,12 +121,13 @@ def redact_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return _SECRET_PARAMS.sub(r"\1***", url)
-    location, question, query = rest.partition("?")
-    if "@" in location:  # the last @ before the query ends the user part (a password may
-        userinfo, _, host_and_path = location.rpartition("@")  # hold @ or / unencoded)
+    if "@" in rest:  # the last @ ends the user part: a password may hold @, / or ? unencoded
+        userinfo, _, rest = rest.rpartition("@")  # (an @ in a query value hides more: fine)
         user, colon, _password = userinfo.partition(":")
-        location = f"{user}{':***' if colon else ''}@{host_and_path}"
-    return f"{scheme}://{location}{question}" + _SECRET_PARAMS.sub(r"\1***", "?" + query)[1:]
+        prefix = f"{user}{':***' if colon else ''}@"
+    else:
+        prefix = ""
+    return f"{scheme}://{prefix}" + _SECRET_PARAMS.sub(r"\1***", rest)
 
 
 def normalize_database_url(url: str) -> str:

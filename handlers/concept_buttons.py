@@ -16,6 +16,7 @@ from handlers.app_home import HomePublisher, answered_in_home
 from handlers.blocks import render
 from handlers.blocks.study import render_notice, render_shared
 from handlers.response_url import Replies
+from handlers.slack_channel import REFUSALS
 from handlers.slack_context import (
     SLACK_UNREACHABLE,
     ack_only,
@@ -23,6 +24,7 @@ from handlers.slack_context import (
     ephemeral,
     from_ephemeral,
 )
+from handlers.web_api import posting_client
 
 logger = logging.getLogger(__name__)
 NO_CHANNEL = "Share a card from a message in a channel: `/virtsec <question>` there."
@@ -60,14 +62,13 @@ def register(app: App, core: Core, replies: Replies, home: HomePublisher) -> Non
         if isinstance(card, Notice) or not channel:
             tell(card if isinstance(card, Notice) else Notice(NO_CHANNEL, error=True))
             return
-        text, blocks = render_shared(card, body["user"]["id"])
-        try:
-            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        text, blocks = render_shared(card, caller_from(body).user_id)
+        try:  # posted once: no blind retry after a dropped connection or a 5xx
+            posting_client(client).chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = exc.response.get("error")
             logger.warning("sharing %s in %s failed: %s", card.concept.id, channel, error)
-            refused = error in ("not_in_channel", "channel_not_found", "is_archived")
-            tell(Notice(NOT_IN_CHANNEL if refused else SLACK_UNREACHABLE, error=True))
+            tell(Notice(NOT_IN_CHANNEL if error in REFUSALS else SLACK_UNREACHABLE, error=True))
             return
         except (SlackClientError, OSError) as exc:
             logger.warning("sharing %s failed: %s", card.concept.id, exc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.daily.channel import Announcement, ChannelFailed, ChannelRefused, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
@@ -19,11 +19,36 @@ from handlers.web_api import posting_client
 
 #: Slack's errors that mean the bot cannot post in a channel until someone acts
 REFUSALS = {
-    "not_in_channel": "I am not a member of it",
-    "channel_not_found": "I cannot see it: a private channel I was not invited to",
+    "not_in_channel": "I am not a member of it; invite me with `/invite @virtsec`",
+    "channel_not_found": (
+        "I cannot see it: a private channel I was not invited to (`/invite @virtsec`)"
+    ),
     "is_archived": "it is archived",
-    "restricted_action": "posting there is restricted",
+    "restricted_action": "posting there is restricted to some people",
     "restricted_action_read_only_channel": "it is read-only",
+}
+
+
+#: Slack's error answers that say the message was not posted (so trying later is safe). Any
+#: other (a 5xx, internal_error, fatal_error: "some aspect may have succeeded") leaves the
+#: outcome unknown.
+NOT_POSTED = {
+    *REFUSALS,
+    "ratelimited",
+    "rate_limited",
+    "message_limit_exceeded",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "team_access_not_granted",
 }
 
 
@@ -50,8 +75,9 @@ class SlackChannel:
         text, blocks = render_daily_question(view, reveal)
         try:
             self.client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            raise _failure(exc) from exc
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            # an update can be made again safely: every failure is one to retry
+            raise ChannelFailed(_reason(exc)) from exc
 
     def post_reveal(self, reveal: Reveal) -> None:
         """The answer and explanation as a thread reply, naming (not pinging) who got it."""
@@ -81,13 +107,16 @@ class SlackChannel:
                 channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
             )
         except SlackApiError as exc:
-            raise _failure(exc) from exc
+            error = _reason(exc)
+            if error in REFUSALS:
+                raise ChannelRefused(REFUSALS[error]) from exc
+            if error in NOT_POSTED:
+                raise ChannelFailed(error) from exc
+            raise  # a 5xx or an internal error: maybe posted, so not to be sent again
         return dict(response.data) if isinstance(response.data, dict) else {}
 
 
-def _failure(exc: SlackApiError) -> ChannelFailed:
-    """Slack's error answer as the core's failure: a refusal (until someone invites the bot,
-    say) or another definite failure (a rate limit, an internal error)."""
-    error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-    reason = REFUSALS.get(error)
-    return ChannelRefused(reason) if reason is not None else ChannelFailed(error)
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return type(exc).__name__

@@ -13,6 +13,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from handlers.web_api import clone
+
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0  # an admin demoted in Slack keeps admin rights here this long at most
@@ -25,7 +27,7 @@ class SlackUnavailable(Exception):
 
 
 class Directory:
-    """users.info per (team, user), cached; `quick` lookups make one short try."""
+    """users.info per (team, user), cached; each lookup makes one short try."""
 
     def __init__(
         self,
@@ -39,9 +41,7 @@ class Directory:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
-    def info(
-        self, client: WebClient, team_id: str, user_id: str, *, quick: bool = True
-    ) -> dict[str, Any]:
+    def info(self, client: WebClient, team_id: str, user_id: str) -> dict[str, Any]:
         """users.info's `user`; SlackUnavailable when Slack does not answer (in time)."""
         key = (team_id, user_id)
         now = self._clock()
@@ -49,7 +49,7 @@ class Directory:
             hit = self._cache.get(key)
             if hit is not None and now - hit[0] < self.ttl:
                 return hit[1]
-        caller = _quick(client, self.quick_timeout) if quick else client
+        caller = clone(client, self.quick_timeout, [])
         try:
             info = dict(caller.users_info(user=user_id)["user"])
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -61,12 +61,18 @@ class Directory:
             self._cache[key] = (now, info)
         return info
 
-    def names(self, client: WebClient, team_id: str, user_ids: Iterable[str]) -> dict[str, str]:
-        """Display names for people (those Slack does not describe are left out)."""
+    def names(
+        self, client: WebClient, team_id: str, user_ids: Iterable[str], budget: float = 5.0
+    ) -> dict[str, str]:
+        """Display names for people, looked up quickly within `budget` seconds in all (those
+        Slack does not describe in time are left out, and counted by the caller)."""
         names: dict[str, str] = {}
+        deadline = self._clock() + budget
         for user_id in user_ids:
+            if self._clock() > deadline:
+                break
             try:
-                info = self.info(client, team_id, user_id, quick=False)
+                info = self.info(client, team_id, user_id)
             except SlackUnavailable:
                 continue
             profile = info.get("profile") or {}
@@ -79,19 +85,6 @@ class Directory:
             if name:
                 names[user_id] = str(name)
         return names
-
-
-def _quick(client: WebClient, timeout: int) -> WebClient:
-    """The same client, with one try and a short timeout."""
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        headers=client.headers,
-        retry_handlers=[],
-    )
 
 
 def _reason(exc: Exception) -> str:

@@ -52,17 +52,21 @@ def build_client(settings: Settings) -> WebClient:
     )
 
 
+def clone(client: WebClient, timeout: int, retry_handlers: list[RetryHandler]) -> WebClient:
+    """The same client (token, API URL, TLS, proxy) with another timeout and retries."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        retry_handlers=retry_handlers,
+    )
+
+
 def posting_client(client: WebClient) -> WebClient:
     """The same client for messages that must appear once (chat.postMessage): a retry only
     after a 429, which Slack answers without posting; a dropped connection or a 5xx may
     come after the message was posted, so it is not retried."""
-    handlers: list[RetryHandler] = [BoundedRateLimitRetryHandler()]
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        headers=client.headers,
-        retry_handlers=handlers,
-    )
+    return clone(client, client.timeout, [BoundedRateLimitRetryHandler()])

@@ -47,32 +47,46 @@ class Closer:
         since = self.clock() - RETRY_REVEALS_FOR
         with self.sessions.begin() as session:
             waiting = [p.id for p in Posts(session).unrevealed(team_id, channel_id, since)]
-        return [post_id for post_id in waiting if self.reveal(post_id)]
+        done = []
+        for post_id in waiting:
+            try:
+                if self.reveal(post_id):
+                    done.append(post_id)
+            except Exception:  # one post's trouble must not stop the channel's tick
+                logger.exception("revealing post %s again failed", post_id)
+        return done
 
     def reveal(self, post_id: int) -> bool:
-        """The result on the message and the answer in its thread; True when done (or
-        given up: outcome unknown), False when Slack refused and a later tick tries again."""
+        """The result on the message and the answer in its thread, by one process; True when
+        done (or given up: the outcome is unknown, or the question left the notes), False
+        when Slack refused and a later tick tries again."""
         with self.sessions.begin() as session:
-            post = Posts(session).get(post_id)
-            if post is None:
-                return True
+            posts = Posts(session)
+            if not posts.take_reveal(post_id, self.clock()):
+                return True  # another process reveals it, or did
+            post = posts.get(post_id)
+            assert post is not None
             answers = Answers(session)
             counts = answers.choice_counts(post_id)
-            view = post_view(self.knowledge.kb, post, sum(counts.values()))
-            reveal = Reveal(view, counts, tuple(answers.correct_users(post_id)))
-        done = True
-        if view.ts is not None:
+            correct = tuple(answers.correct_users(post_id))
             try:
-                self.channel.update_question(view, reveal)
-                self.channel.post_reveal(reveal)
-            except ChannelFailed as exc:
-                logger.warning(
-                    "revealing post %s failed (%s); the next tick retries", post_id, exc.reason
-                )
-                done = False
-            except Exception:
-                logger.exception("revealing post %s: Slack did not confirm; not retried", post_id)
-        if done:
+                view = post_view(self.knowledge.kb, post, sum(counts.values()))
+            except LookupError:
+                logger.warning("post %s: its question left the knowledge base; no reveal", post_id)
+                return True
+        if view.ts is None:
+            return True
+        try:
+            reveal = Reveal(view, counts, correct)
+            self.channel.update_question(view, reveal)
+            self.channel.post_reveal(reveal)
+        except ChannelFailed as exc:
+            logger.warning(
+                "revealing post %s failed (%s); the next tick retries", post_id, exc.reason
+            )
             with self.sessions.begin() as session:
-                Posts(session).mark_revealed(post_id, self.clock())
-        return done
+                Posts(session).give_back_reveal(post_id)
+            return False
+        except Exception:
+            logger.exception("revealing post %s: Slack did not confirm; not retried", post_id)
+        return True

@@ -8,34 +8,33 @@ the channel (Slack) is called.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import quiz, scheduling
 from bot.daily.channel import Channel, ChannelFailed, ChannelRefused, PostView
 from bot.daily.closing import Closer
-from bot.daily.weekly import build_report
+from bot.daily.reports import Reporter
 from bot.library import KnowledgeSource
 from bot.results import Caller, Notice
 from bot.scheduling import CLAIM_LEASE, DaySet
-from bot.scoring import Period
-from bot.storage.answers import Answers
 from bot.storage.claims import Claims, aware
 from bot.storage.posts import Posts
-from bot.storage.scores import Scores
 from bot.storage.subscriptions import Subscriptions
-from bot.storage.tables import ClaimStatus, DailyPost, Subscription, WeeklyReport
+from bot.storage.tables import ClaimStatus, DailyPost, Subscription
 
 logger = logging.getLogger(__name__)
 
 
+RECORD_TRIES = 3
 MANUAL = "manual:"  # the slot of a `/virtsec post`: never retried by a tick
 
 
@@ -91,6 +90,7 @@ class Scheduler:
         self.channel = channel
         self.clock = clock
         self.closer = Closer(sessions, knowledge, channel, clock)
+        self.reporter = Reporter(sessions, knowledge, channel, clock)
 
     def post_now(self, caller: Caller) -> Notice:
         """Post a new question in this channel now (the open one closes once it is there)."""
@@ -106,8 +106,7 @@ class Scheduler:
                 return Notice("A question is being posted in this channel right now.")
             case Outcome.FAILED if posting.refused:
                 return Notice(
-                    f"Sorry, I couldn't post the question here ({posting.reason}). Invite me "
-                    "(`/invite @virtsec`) and try again.",
+                    f"Sorry, I couldn't post the question here ({posting.reason}).",
                     error=True,
                 )
             case Outcome.FAILED:
@@ -147,7 +146,7 @@ class Scheduler:
         return report
 
     def _tick_channel(self, sub: Subscription, now: datetime, report: TickReport) -> None:
-        if sub.weekly_report and self._weekly(sub, now):
+        if sub.weekly_report and self.reporter.report(sub, now):
             report.reports.append(sub.channel_id)
         self.closer.retry_reveals(sub.team_id, sub.channel_id)
         if sub.close_time is not None:
@@ -207,23 +206,46 @@ class Scheduler:
             ts = self.channel.post_question(view)
         except Exception as exc:
             return self._not_posted(channel_id, slot, post_id, token, exc)
-        with self.sessions.begin() as session:
-            posts = Posts(session)
-            if question.id != question_id:
-                stored = posts.get(post_id)
-                if stored is not None:
-                    stored.question_id = question.id
-            Claims(session, DailyPost, CLAIM_LEASE).done(post_id, token, ts, self.clock())
-            older = [p.id for p in posts.open(team_id, channel_id) if p.id < post_id]
+        older = self._record_posted(post_id, token, ts, question.id)
         for old in older:
             self.closer.close(old)
         return Posting(Outcome.POSTED, post_id)
+
+    def _record_posted(self, post_id: int, token: str, ts: str, question_id: str) -> list[int]:
+        """Record that a question is in the channel (a few tries: without it, its buttons
+        take no answers); the open questions it follows."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                with self.sessions.begin() as session:
+                    posts = Posts(session)
+                    stored = posts.get(post_id)
+                    assert stored is not None
+                    stored.question_id = question_id  # a reload may have replaced it
+                    Claims(session, DailyPost, CLAIM_LEASE).done(post_id, token, ts, self.clock())
+                    return [
+                        p.id
+                        for p in posts.open(stored.team_id, stored.channel_id)
+                        if p.id < post_id
+                    ]
+            except SQLAlchemyError:
+                if attempt + 1 == RECORD_TRIES:
+                    logger.error(
+                        "question %s is in channel message %s but could not be recorded; its "
+                        "buttons answer nothing until daily_posts row %s is marked posted",
+                        question_id,
+                        ts,
+                        post_id,
+                    )
+                    raise
+                time.sleep(attempt + 1)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _not_posted(
         self, channel_id: str, slot: str, post_id: int, token: str, exc: Exception
     ) -> Posting:
         """A claim whose post failed: Slack said no (a scheduled slot is retried by the next
-        tick, a manual one is not), or the outcome is unknown (never sent again)."""
+        tick unless the channel refuses the bot; a manual one is not), or the outcome is
+        unknown (never sent again)."""
         now = self.clock()
         with self.sessions.begin() as session:
             claims = Claims(session, DailyPost, CLAIM_LEASE)
@@ -236,14 +258,17 @@ class Scheduler:
                 )
                 claims.give_up(post_id, token, ClaimStatus.UNKNOWN)
                 return Posting(Outcome.UNKNOWN, post_id)
-            manual = slot.startswith(MANUAL)
+            # a manual post, or a channel that takes no messages from the bot, is not
+            # retried (the refusal would repeat every minute); a scheduled slot Slack turned
+            # down for now (a rate limit, say) is, by the next tick
+            final = slot.startswith(MANUAL) or isinstance(exc, ChannelRefused)
             logger.warning(
                 "posting the question in %s failed (%s)%s",
                 channel_id,
                 exc.reason,
-                "" if manual else "; the next tick retries",
+                "" if final else "; the next tick retries",
             )
-            if manual:
+            if final:
                 claims.give_up(post_id, token, ClaimStatus.FAILED)
             else:
                 claims.release(post_id, token, now)
@@ -252,63 +277,3 @@ class Scheduler:
     def close(self, post_id: int) -> bool:
         """Close a question and reveal its answer; False when it was not open."""
         return self.closer.close(post_id)
-
-    def _weekly(self, sub: Subscription, now: datetime) -> bool:
-        """On Monday at the posting time, report on the week before (once); True if posted."""
-        local = now.astimezone(ZoneInfo(sub.timezone))
-        if (
-            local.weekday() != 0
-            or scheduling.due_date(now, sub.post_time, sub.timezone, DaySet.WEEKDAYS) is None
-        ):
-            return False
-        team_id, channel_id = sub.team_id, sub.channel_id
-        week_start = local.date() - timedelta(days=7)
-        end = week_start + timedelta(days=7)
-        token = uuid.uuid4().hex
-        with self.sessions.begin() as session:
-            claims = Claims(session, WeeklyReport, CLAIM_LEASE)
-            key = {"team_id": team_id, "channel_id": channel_id, "week_start": week_start}
-            report_id = claims.acquire(key, dict, token, now)
-            if report_id is None:
-                return False
-            scores = Scores(session)
-            previous = scores.period_top(
-                team_id, channel_id, Period.WEEK, week_start - timedelta(days=7), None
-            )
-            view = build_report(
-                self.knowledge.kb,
-                team_id,
-                channel_id,
-                week_start,
-                scores.period_top(team_id, channel_id, Period.WEEK, week_start, None),
-                dict(previous),
-                Answers(session).daily_between(team_id, channel_id, week_start, end),
-                Posts(session).count_between(team_id, channel_id, week_start, end),
-            )
-            if view.questions == 0:  # a quiet week: nothing to report, and nothing to retry
-                claims.done(report_id, token, None, now)
-                return False
-        with self.sessions.begin() as session:
-            if not Claims(session, WeeklyReport, CLAIM_LEASE).sending(report_id, token):
-                return False
-        try:
-            ts = self.channel.post_report(view)
-        except ChannelFailed as exc:
-            logger.warning(
-                "weekly report for %s failed (%s); the next tick retries", channel_id, exc.reason
-            )
-            with self.sessions.begin() as session:
-                Claims(session, WeeklyReport, CLAIM_LEASE).release(report_id, token, now)
-            return False
-        except Exception:
-            logger.exception(
-                "weekly report for %s: Slack did not confirm; not sent again", channel_id
-            )
-            with self.sessions.begin() as session:
-                Claims(session, WeeklyReport, CLAIM_LEASE).give_up(
-                    report_id, token, ClaimStatus.UNKNOWN
-                )
-            return False
-        with self.sessions.begin() as session:
-            Claims(session, WeeklyReport, CLAIM_LEASE).done(report_id, token, ts, self.clock())
-        return True

@@ -20,8 +20,8 @@ from bot.storage.tables import Subscription
 logger = logging.getLogger(__name__)
 HOW_TO_START = "An admin can start one with `/virtsec daily on 09:00 Europe/Berlin`."
 CANNOT_POST = (
-    "I can't post in this channel ({reason}), so the daily question is not on. Invite me "
-    "first (`/invite @virtsec`), or use a channel I am in, then turn it on again."
+    "I can't post in this channel ({reason}), so the daily question is not on. Turn it on "
+    "again once I can post here."
 )
 UNREACHABLE = (
     "I couldn't reach Slack to check that I can post here, so the daily question is not on. "

@@ -85,10 +85,24 @@ class Posts:
             .order_by(DailyPost.id)
         ).all()
 
-    def mark_revealed(self, post_id: int, now: datetime) -> None:
-        """The reveal is done (or given up)."""
+    def take_reveal(self, post_id: int, now: datetime) -> bool:
+        """Take the reveal of a closed post for this process (compare and set): False when
+        another process has it, or it is done."""
+        result = self.session.execute(
+            update(DailyPost)
+            .where(
+                DailyPost.id == post_id,
+                DailyPost.status == ClaimStatus.CLOSED,
+                DailyPost.revealed_at.is_(None),
+            )
+            .values(revealed_at=now)
+        )
+        return rowcount(result) == 1
+
+    def give_back_reveal(self, post_id: int) -> None:
+        """Slack refused the reveal: a later tick takes it again."""
         self.session.execute(
-            update(DailyPost).where(DailyPost.id == post_id).values(revealed_at=now)
+            update(DailyPost).where(DailyPost.id == post_id).values(revealed_at=None)
         )
 
     def close(self, post_id: int, now: datetime) -> bool:

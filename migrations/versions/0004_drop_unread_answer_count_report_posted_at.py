@@ -17,16 +17,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("daily_posts", schema=None) as batch_op:
-        batch_op.drop_column("answer_count")
-    with op.batch_alter_table("weekly_reports", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True))
+    # a plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch rebuild of daily_posts on
+    # SQLite would drop the table that answers.post_id refers to, which foreign keys refuse
+    op.execute("ALTER TABLE daily_posts DROP COLUMN answer_count")
+    op.add_column(
+        "weekly_reports", sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("weekly_reports", schema=None) as batch_op:
-        batch_op.drop_column("posted_at")
-    with op.batch_alter_table("daily_posts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("answer_count", sa.Integer(), nullable=False, server_default="0")
-        )
+    op.execute("ALTER TABLE weekly_reports DROP COLUMN posted_at")
+    op.add_column(
+        "daily_posts",
+        sa.Column("answer_count", sa.Integer(), nullable=False, server_default="0"),
+    )

@@ -17,10 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("starts_on", sa.Date(), nullable=True))
+    op.add_column("subscriptions", sa.Column("starts_on", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.drop_column("starts_on")
+    op.execute("ALTER TABLE subscriptions DROP COLUMN starts_on")

@@ -27,14 +27,14 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_handled_requests_handled_at"), "handled_requests", ["handled_at"], unique=False
     )
-    with op.batch_alter_table("daily_posts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("revealed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "daily_posts", sa.Column("revealed_at", sa.DateTime(timezone=True), nullable=True)
+    )
     # questions closed before this revision were revealed (or given up) already
     op.execute("UPDATE daily_posts SET revealed_at = closed_at WHERE status = 'closed'")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("daily_posts", schema=None) as batch_op:
-        batch_op.drop_column("revealed_at")
+    op.execute("ALTER TABLE daily_posts DROP COLUMN revealed_at")  # no table rebuild
     op.drop_index(op.f("ix_handled_requests_handled_at"), table_name="handled_requests")
     op.drop_table("handled_requests")

@@ -85,7 +85,25 @@ def test_dotenv_fills_in_but_the_environment_wins(tmp_path: Path) -> None:
     assert s.slack_bot_token == "xoxb-env"
 
 
-def test_redact_url() -> None:
-    assert redact_url("postgresql://a:b@h/d") == "postgresql://a:***@h/d"
-    assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://a:b@h/d", "postgresql://a:***@h/d"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+        ("postgresql://u@h/db?password=S3cret", "postgresql://u@h/db?password=***"),
+        ("postgresql://:S3cret@h/db", "postgresql://:***@h/db"),
+        ("postgresql://u:S3c@ret@h/db", "postgresql://u:***@h/db"),  # an unencoded @
+        ("postgresql://u:S3c?r/et@h/db", "postgresql://u:***@h/db"),  # ? and / in it
+        (
+            "postgresql+psycopg://u:S3cret@h:5432/db?sslmode=require&PassWord=S3cret",
+            "postgresql+psycopg://u:***@h:5432/db?sslmode=require&PassWord=***",
+        ),
+    ],
+)
+def test_redact_url_hides_every_form_of_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert "S3c" not in redact_url(url)
+
+
+def test_settings_construct() -> None:
     assert isinstance(Settings(), Settings)

@@ -70,6 +70,24 @@ def subscribe(
         clock.now = now
 
 
+def claim_monday(core: Core, clock: Clock, token: str) -> int:
+    """Claim Monday 12 January's slot as another process would; the post id."""
+    with core.sessions.begin() as session:
+        post_id = Claims(session, DailyPost, CLAIM_LEASE).acquire(
+            {"team_id": TEAM, "channel_id": CHANNEL, "slot": "2026-01-12"},
+            lambda: {
+                "local_date": datetime(2026, 1, 12).date(),
+                "question_id": next(iter(core.kb.questions)),
+                "previous_post_id": None,
+                "shown_count": 0,
+            },
+            token,
+            clock.now,
+        )
+    assert post_id is not None
+    return post_id
+
+
 def choice_value(post_id: int, index: int) -> str:
     return f"{post_id}:{index}"
 
@@ -328,18 +346,7 @@ def test_a_crash_between_claim_and_post_is_posted_once_by_a_later_tick(
     core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
     subscribe(core)
-    with core.sessions.begin() as session:  # a process claimed the slot, then died
-        Claims(session, DailyPost, CLAIM_LEASE).acquire(
-            {"team_id": TEAM, "channel_id": CHANNEL, "slot": "2026-01-12"},
-            lambda: {
-                "local_date": datetime(2026, 1, 12).date(),
-                "question_id": next(iter(core.kb.questions)),
-                "previous_post_id": None,
-                "shown_count": 0,
-            },
-            "dead-process",
-            clock.now,
-        )
+    claim_monday(core, clock, "dead-process")  # a process claimed the slot, then died
     clock.advance(minutes=1)
     assert core.scheduler.tick().posted == []  # the claim is fresh: maybe still posting
     clock.advance(minutes=2)
@@ -514,20 +521,9 @@ def test_a_process_that_died_while_sending_is_not_overtaken(
     core: Core, channel: RecordingChannel, clock: Clock
 ) -> None:
     subscribe(core)
-    with core.sessions.begin() as session:  # a process claimed the slot and handed it to
-        claims = Claims(session, DailyPost, CLAIM_LEASE)  # Slack, then was killed (-9)
-        post_id = claims.acquire(
-            {"team_id": TEAM, "channel_id": CHANNEL, "slot": "2026-01-12"},
-            lambda: {
-                "local_date": datetime(2026, 1, 12).date(),
-                "question_id": next(iter(core.kb.questions)),
-                "previous_post_id": None,
-                "shown_count": 0,
-            },
-            "killed-process",
-            clock.now,
-        )
-        assert post_id is not None and claims.sending(post_id, "killed-process")
+    post_id = claim_monday(core, clock, "killed-process")  # claimed, handed to Slack,
+    with core.sessions.begin() as session:  # then the process was killed (-9)
+        assert Claims(session, DailyPost, CLAIM_LEASE).sending(post_id, "killed-process")
     for _ in range(4):  # long after the lease: the message may be on screen, so no retake
         clock.advance(minutes=3)
         assert core.scheduler.tick().posted == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from bot.storage.db import make_engine, session_factory, write_lock
 from bot.storage.migrate import alembic_config, current_tables, upgrade
 from bot.storage.tables import Base
 from tests.conftest import engine_url
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -36,6 +39,49 @@ def test_upgrade_is_idempotent_and_downgrade_works(engine: Engine) -> None:
     assert not {"answers", "scores"} & current_tables(engine)
     upgrade(engine)
     assert "answers" in current_tables(engine)
+
+
+def test_upgrading_a_database_in_use_keeps_its_data(engine: Engine) -> None:
+    # a deployment at revision 0003 with a channel, a closed question and an answer
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (id, team_id, channel_id, post_time, timezone, "
+                "days, enabled, weekly_report, created_by, created_at, updated_at) VALUES "
+                "(1, 'T1', 'C1', '09:00', 'UTC', 'weekdays', true, true, 'U1', :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
+                "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
+                "closed_at, answer_count, shown_count) VALUES (1, 'T1', 'C1', '2026-01-05', "
+                ":day, 'q-1', 'closed', 'x', :now, '1.1', :now, :now, 1, 1)"
+            ),
+            {"now": NOW, "day": NOW.date()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO answers (team_id, channel_id, user_id, kind, post_id, question_id, "
+                "choice, correct, local_date, answered_at) VALUES ('T1', 'C1', 'U1', 'daily', 1, "
+                "'q-1', 0, true, :day, :now)"
+            ),
+            {"now": NOW, "day": NOW.date()},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM answers")).scalar() == 1
+        post = conn.execute(text("SELECT status, revealed_at FROM daily_posts")).one()
+        assert post[0] == "closed" and post[1] is not None  # closed before: revealed
+        starts = conn.execute(text("SELECT starts_on FROM subscriptions")).scalar()
+        assert starts is None  # an old schedule keeps posting as it did
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def _write_when_free(url: str, entered: Any, done: Any) -> None:

@@ -139,7 +139,7 @@ def test_a_failed_report_is_retried(setup: tuple[Core, RecordingChannel, Clock])
     original = channel.post_report
 
     def broken(report: object) -> str:
-        raise ChannelFailed("internal_error")  # Slack answered: not posted
+        raise ChannelFailed("ratelimited")  # Slack answered: not posted
 
     channel.post_report = broken  # type: ignore[method-assign]
     clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ class RecordingChannel:
                 raise ChannelRefused(self.refuse)
             if self.fail_posts:
                 self.fail_posts -= 1
-                raise ChannelFailed("internal_error")
+                raise ChannelFailed("ratelimited")
             self.posts.append(view)
             if self.lose_posts:
                 self.lose_posts -= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -174,6 +175,25 @@ def test_slow_bodies_are_cut_off_and_lookups_keep_answering(tmp_path: Path) -> N
             assert time.monotonic() - started < 12  # not a minute: each slow body gets 5 s
             answers = [sock.recv(200) for sock in slow]
             assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
+            # a body that trickles in, a byte a second, is cut off too
+            trickle = socket.create_connection(("127.0.0.1", port), timeout=20)
+            slow.append(trickle)
+            trickle.sendall(
+                b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 1000\r\n\r\n"
+            )
+            started = time.monotonic()
+            trickle.setblocking(False)
+            answer = b""
+            while not answer and time.monotonic() - started < 15:
+                with contextlib.suppress(OSError):
+                    trickle.send(b"x")
+                time.sleep(1)
+                with contextlib.suppress(BlockingIOError):
+                    answer = trickle.recv(200)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert time.monotonic() - started < 9
         finally:
             for sock in slow:
                 sock.close()
