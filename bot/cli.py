@@ -177,7 +177,7 @@ def main(
     if mode in ("http", "socket"):
         host = getattr(args, "host", "0.0.0.0")  # `virtsec` alone serves on every address
         return _serve(settings, library, socket=mode == "socket", host=host, err=err)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=settings.db_timeout)
     sessions = session_factory(engine)
     channel = ConsoleChannel(out)
     core = Core(library, sessions, channel)

@@ -52,6 +52,7 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 4
     response_url_hosts: tuple[str, ...] = DEFAULT_RESPONSE_URL_HOSTS
+    db_timeout: float = 5.0  # seconds: connecting, waiting for a connection, a statement
 
     def __repr__(self) -> str:
         return f"Settings({self.describe()})"
@@ -181,6 +182,7 @@ def read_settings(
     # file (bot.storage.db.WriteLock)
     web_workers = number("VIRTSEC_WEB_WORKERS", 2, 1, 64, fallback="WEB_CONCURRENCY")
     web_threads = number("VIRTSEC_WEB_THREADS", 4, 1, 256)
+    db_timeout = number("VIRTSEC_DB_TIMEOUT", 5, 1, 120)
     api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     if not re.match(r"^https?://", api_url):
         problems.append(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
@@ -212,5 +214,6 @@ def read_settings(
         web_workers=web_workers,
         web_threads=web_threads,
         response_url_hosts=hosts or DEFAULT_RESPONSE_URL_HOSTS,
+        db_timeout=float(db_timeout),
     )
     return settings, problems

@@ -41,7 +41,9 @@ def build_core(
     directory: Directory | None = None,
 ) -> Core:
     """The core, posting daily questions through Slack."""
-    sessions = session_factory(engine or make_engine(settings.database_url))
+    sessions = session_factory(
+        engine or make_engine(settings.database_url, timeout=settings.db_timeout)
+    )
     return Core(library, sessions, SlackChannel(client, directory))
 
 

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def create_wsgi_app(settings: Settings, library: Library, engine: Engine | None = None) -> WSGIApp:
     """The production WSGI app for these settings."""
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, timeout=settings.db_timeout)
     return make_wsgi_app(
         build_app(settings, library, engine=engine),
         lambda: ping(engine),
@@ -50,7 +50,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def serve_http(settings: Settings, library: Library, host: str = "0.0.0.0") -> None:
     """Serve /slack/events and /healthz under gunicorn (gthread workers)."""
     settings.require("http")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=settings.db_timeout)
     application = create_wsgi_app(settings, library, engine)
 
     def post_fork(_server: Any, _worker: Any) -> None:
@@ -98,9 +98,13 @@ def tick_once(settings: Settings, library: Library) -> TickReport:
 
 
 def run_scheduler(
-    settings: Settings, library: Library, stop: threading.Event | None = None
+    settings: Settings,
+    library: Library,
+    stop: threading.Event | None = None,
+    every: float = 60.0,
 ) -> None:
-    """Tick at the start of every minute until SIGTERM/SIGINT (or `stop` is set)."""
+    """Tick at the start of every minute (`every` seconds) until SIGTERM/SIGINT (or `stop`
+    is set); a tick that fails is logged and the next one runs."""
     settings.require("tick")
     core = build_core(settings, library, build_client(settings))
     stop = stop or threading.Event()
@@ -122,5 +126,5 @@ def run_scheduler(
                     report.closed,
                     report.failed,
                 )
-        stop.wait(60 - time.time() % 60)
+        stop.wait(every - time.time() % every)
     logger.info("virtsec scheduler stopped")

@@ -8,14 +8,12 @@ read whole, with a valid Slack signature (timestamp within 5 minutes). Anything 
 from __future__ import annotations
 
 import contextlib
-import heapq
+import functools
 import io
 import json
 import logging
-import os
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +23,8 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
+
+from bot.deadlines import Deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -144,66 +144,30 @@ def _slack_shaped(body: Any) -> bool:
     )
 
 
-class _Deadlines:
-    """Cuts slow request bodies off: one thread per process shuts a socket for reading when
-    its body is still not in at its deadline (a per-read timeout would let a client that
-    sends a byte every few seconds hold a worker thread for ever)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, list[Any]]] = []
-        self._seq = 0
-        self._pid = 0
-
-    def watch(self, sock: socket.socket, seconds: float) -> list[Any]:
-        """Start the clock for one body; `entry[0] = None` (done()) stops it."""
-        entry: list[Any] = [sock]
-        with self._cond:
-            if self._pid != os.getpid():  # first use in this (forked) worker
-                self._pid = os.getpid()
-                self._heap.clear()
-                threading.Thread(
-                    target=self._run, name="virtsec-body-deadlines", daemon=True
-                ).start()
-            self._seq += 1
-            heapq.heappush(self._heap, (time.monotonic() + seconds, self._seq, entry))
-            self._cond.notify()
-        return entry
-
-    @staticmethod
-    def done(entry: list[Any]) -> None:
-        """The body is in: no cut."""
-        entry[0] = None
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._cond.wait(wait)
-                _deadline, _seq, entry = heapq.heappop(self._heap)
-            sock = entry[0]
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RD)
-
-
-_DEADLINES = _Deadlines()
+_SLOW_BODIES = Deadlines("virtsec-slow-bodies")
 
 
 def _read_body(environ: dict[str, Any], length: int) -> bytes | None:
     """The body, or None when the client did not send it within BODY_SECONDS (under
-    gunicorn, whose socket is at hand: a slow body must not hold a worker thread)."""
+    gunicorn, whose socket is at hand: a slow body must not hold a worker thread; a timeout
+    per read would let one byte every few seconds hold it for ever)."""
     sock = environ.get("gunicorn.socket")
-    entry = _DEADLINES.watch(sock, BODY_SECONDS) if sock is not None else None
+    deadline = None
+    if sock is not None:
+        deadline = _SLOW_BODIES.watch(functools.partial(_stop_reading, sock), BODY_SECONDS)
     try:
         body = bytes(environ["wsgi.input"].read(length))
     except OSError:
         return None
     finally:
-        if entry is not None:
-            _DEADLINES.done(entry)
+        if deadline is not None:
+            deadline.done()
     return body if len(body) == length or sock is None else None
+
+
+def _stop_reading(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
 
 
 def make_wsgi_app(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -16,6 +19,7 @@ from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import redact_url
+from bot.deadlines import Deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,67 @@ def make_engine(url: str, *, timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) ->
         **kwargs,
     )
     _ping_after_idle(engine)
+    _bound_on_the_client(engine, timeout + CLIENT_GRACE)
     return engine
+
+
+#: The client gives the server's statement_timeout this long before it cuts a connection.
+CLIENT_GRACE = 1.0
+_STALLS = Deadlines("virtsec-db-stalls")
+_ARMED = "virtsec_deadline"
+
+
+def _bound_on_the_client(engine: Engine, seconds: float) -> None:
+    """statement_timeout is the server's: a database that stopped answering (a stalled
+    network or proxy) never applies it, and psycopg would wait on the socket for minutes.
+    So every statement, commit and rollback is also bounded here: past `seconds` the
+    connection's socket is shut, the call fails, and the pool drops the connection."""
+
+    def arm(info: dict[str, Any], dbapi_conn: Any) -> None:
+        disarm(info)
+        info[_ARMED] = _STALLS.watch(functools.partial(_shut, dbapi_conn), seconds)
+
+    def disarm(info: dict[str, Any]) -> None:
+        armed = info.pop(_ARMED, None)
+        if armed is not None:
+            armed.done()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Connection, *_args: Any) -> None:
+        arm(conn.info, conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Connection, *_args: Any) -> None:
+        disarm(conn.info)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _before_end(conn: Connection) -> None:  # ended by the checkin below
+        arm(conn.info, conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        if context.connection is not None:
+            disarm(context.connection.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        disarm(record.info)
+
+
+def _shut(dbapi_conn: Any) -> None:
+    """Shut a psycopg connection's socket: a call blocked on it fails at once."""
+    try:
+        fd = dbapi_conn.pgconn.socket
+    except Exception:  # closed meanwhile
+        return
+    logger.warning("the database did not answer in time; dropping a connection")
+    with contextlib.suppress(OSError):
+        sock = socket.socket(fileno=os.dup(fd))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
 
 
 #: A pooled connection unused for longer than this is pinged before it is handed out.

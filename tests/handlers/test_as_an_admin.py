@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -200,3 +202,30 @@ def test_a_replayed_admin_command_acts_once(serve: Serve, fake_slack: FakeSlack)
     again = client.command("post", user="UADMIN", trigger_id="1700000000.1.replayed")
     assert again.json()["text"] == "That command was already carried out."
     assert not fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage")) > 1, 0.5)
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "9" * 40])
+def test_a_malformed_timestamp_gets_401_and_nothing_is_sent_anywhere(
+    serve: Serve, fake_slack: FakeSlack, timestamp: str
+) -> None:
+    client = serve()
+    calls_at_start = fake_slack.calls
+    body = urllib.parse.urlencode(
+        {"command": "/virtsec", "text": "x", "response_url": fake_slack.response_url("ssrf")}
+    ).encode()
+    request = urllib.request.Request(
+        client.url + "/slack/events",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": "v0=0",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
+    assert refused.value.code == 401
+    assert not fake_slack.wait_for(lambda: fake_slack.responses("ssrf") != [], 0.5)
+    assert fake_slack.calls == calls_at_start

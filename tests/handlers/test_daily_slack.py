@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,8 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.config import Settings
+from bot.library import Library
 from bot.storage.db import make_engine, session_factory
 from bot.storage.tables import DailyPost, Score, StoredAnswer, Subscription
 from tests.conftest import engine_url
@@ -267,3 +271,26 @@ def test_two_tick_processes_at_once_post_once(engine: Engine, tmp_path: Path) ->
         )
         assert again.stdout.strip() == "posted 0, closed 0, failed 0"
         assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_the_scheduler_survives_a_database_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, library: Library
+) -> None:
+    from handlers import server
+
+    settings = Settings(
+        slack_bot_token="xoxb-test",
+        slack_api_url="http://127.0.0.1:9/api/",
+        database_url=f"sqlite:///{tmp_path}/missing-dir/virtsec.db",  # cannot be opened
+    )
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=server.run_scheduler, args=(settings, library, stop, 0.2), daemon=True
+    )
+    with caplog.at_level(logging.ERROR):
+        thread.start()
+        assert not stop.wait(1.5)
+        assert thread.is_alive()  # ticks failed, the loop goes on
+        stop.set()
+        thread.join(timeout=5)
+    assert caplog.text.count("tick failed; the next minute tries again") >= 3
