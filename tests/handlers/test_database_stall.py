@@ -9,13 +9,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from datetime import time as clock_time
 
 import pytest
 from sqlalchemy import make_url, text
 
-from bot.storage.db import make_engine
+from bot.commands import DailyOn
+from bot.core import Core
+from bot.daily.channel import PostView
+from bot.knowledge_base import KnowledgeBase
+from bot.library import Library
+from bot.results import Caller
+from bot.scheduling import DaySet
+from bot.storage.db import make_engine, session_factory
 from bot.storage.migrate import upgrade
 from tests.conftest import POSTGRES_URL
+from tests.fakes.clock import Clock
+from tests.fakes.recording_channel import RecordingChannel
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.handlers.conftest import SlackClient
@@ -83,3 +94,42 @@ def test_a_stalled_database_does_not_stall_lookups_or_health_checks(
             f"{max(clicks):.1f} s"
         )
         proxy.resume()
+
+
+class CutAfterPosting(RecordingChannel):
+    """A channel whose database connections are cut just after each post reached Slack."""
+
+    def __init__(self, proxy: TcpProxy):
+        super().__init__()
+        self.proxy = proxy
+
+    def post_question(self, view: PostView) -> str:
+        ts = super().post_question(view)
+        self.proxy.cut()
+        return ts
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL: set VIRTSEC_TEST_POSTGRES_URL")
+def test_a_database_cut_after_slack_took_the_post_posts_once(
+    engine_pg_schema: str, kb: KnowledgeBase
+) -> None:
+    url = make_url(POSTGRES_URL)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        sep = "&" if "?" in proxied else "?"
+        engine = make_engine(f"{proxied}{sep}options=-csearch_path%3D{engine_pg_schema}")
+        clock = Clock(datetime(2026, 1, 12, 8, 0, tzinfo=UTC))
+        channel = CutAfterPosting(proxy)
+        core = Core(Library(lambda: kb), session_factory(engine), channel, clock=clock)
+        admin = Caller("T1", "UADMIN", "C1", is_admin=True)
+        core.schedules.subscribe(admin, DailyOn(clock_time(9, 0), "UTC", DaySet.EVERYDAY))
+        clock.now = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+        assert len(core.scheduler.tick().posted) == 1  # recorded on a fresh connection
+        for _ in range(3):
+            clock.advance(minutes=3)
+            assert core.scheduler.tick().posted == []
+        assert len(channel.posts) == 1
+        post = channel.posts[0]
+        right = f"{post.post_id}:{post.question.answer_index}"
+        assert core.answering.answer("T1", "U1", right, "C1").status == "recorded"
+        engine.dispose()
