@@ -155,6 +155,18 @@ def load_settings(
     return settings
 
 
+def _admins(text: str, problems: list[str]) -> tuple[str, ...]:
+    """VIRTSEC_ADMINS: Slack user ids, separated by commas or spaces."""
+    admins = tuple(a for a in re.split(r"[\s,]+", text) if a)
+    bad = [a for a in admins if not _USER_ID_RE.match(a)]
+    if bad:
+        problems.append(
+            "VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
+            f"separated by commas; not {', '.join(bad)}"
+        )
+    return admins
+
+
 def read_settings(
     environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
 ) -> tuple[Settings, list[str]]:
@@ -188,13 +200,7 @@ def read_settings(
         problems.append(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
     elif not api_url.endswith("/"):
         api_url += "/"
-    admins = tuple(a for a in re.split(r"[\s,]+", get("VIRTSEC_ADMINS")) if a)
-    bad_admins = [a for a in admins if not _USER_ID_RE.match(a)]
-    if bad_admins:
-        problems.append(
-            "VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
-            f"separated by commas; not {', '.join(bad_admins)}"
-        )
+    admins = _admins(get("VIRTSEC_ADMINS"), problems)
     if "://" not in database_url:
         problems.append(
             "DATABASE_URL must be a URL such as sqlite:///virtsec.db or postgresql://user@host/db"
