@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
+GRANULARITY = 0.5  # seconds: a cut-off comes up to this much after its deadline
 
 
 class Deadline:
@@ -28,7 +29,8 @@ class Deadline:
 
 
 class Deadlines:
-    """Calls `cut` for every watched wait still running at its deadline."""
+    """Calls `cut` for every watched wait still running at its deadline. Each instance is
+    used with one length of wait, so deadlines arrive in order."""
 
     def __init__(self, name: str):
         self.name = name
@@ -47,21 +49,31 @@ class Deadlines:
                 self._heap.clear()
                 threading.Thread(target=self._run, name=self.name, daemon=True).start()
             self._seq += 1
-            earliest = not self._heap or at < self._heap[0][0]
+            idle = not self._heap
             heapq.heappush(self._heap, (at, self._seq, deadline))
-            if earliest:  # the thread sleeps until the earliest deadline: wake it
+            if idle:  # the thread waits for work: wake it (deadlines only grow later)
                 self._cond.notify()
         return deadline
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                _at, _seq, deadline = heapq.heappop(self._heap)
-            cut = deadline.cut
-            if cut is not None:
-                try:
-                    cut()
-                except Exception:  # the thread must outlive any one cut
-                    logger.exception("%s: a cut-off failed", self.name)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                now = time.monotonic()
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    # most waits end in time: wake at most every GRANULARITY seconds and
+                    # clear what came due together, not once per watched wait
+                    self._cond.wait(max(self._heap[0][0] - now, GRANULARITY))
+                    continue
+            for deadline in due:
+                cut = deadline.cut
+                if cut is not None:
+                    try:
+                        cut()
+                    except Exception:  # the thread must outlive any one cut
+                        logger.exception("%s: a cut-off failed", self.name)
