@@ -32,8 +32,10 @@ class Deadlines:
     """Calls `cut` for every watched wait still running at its deadline. Each instance is
     used with one length of wait, so deadlines arrive in order."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, granularity: float = GRANULARITY):
+        """`granularity`: how late a cut may come (the thread wakes at most that often)."""
         self.name = name
+        self.granularity = granularity
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Deadline]] = []
         self._seq = 0
@@ -68,7 +70,7 @@ class Deadlines:
                 if not due:
                     # most waits end in time: wake at most every GRANULARITY seconds and
                     # clear what came due together, not once per watched wait
-                    self._cond.wait(max(self._heap[0][0] - now, GRANULARITY))
+                    self._cond.wait(max(self._heap[0][0] - now, self.granularity))
                     continue
             for deadline in due:
                 cut = deadline.cut

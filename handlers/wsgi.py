@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 MAX_BODY = 1 << 20  # 1 MiB; Slack's largest payloads (a message's blocks) are far smaller
-BODY_SECONDS = 5.0  # a client that has not sent its whole body by then is cut off
+BODY_SECONDS = 2.0  # a client that has not sent its whole body by then is cut off (Slack
+# sends a few kilobytes at once; a slow client holds a gunicorn thread until then)
 HEALTH_SECONDS = 2.5  # /healthz answers within this, whatever the database does
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -144,7 +145,7 @@ def _slack_shaped(body: Any) -> bool:
     )
 
 
-_SLOW_BODIES = Deadlines("virtsec-slow-bodies")
+_SLOW_BODIES = Deadlines("virtsec-slow-bodies", granularity=0.1)
 
 
 def _read_body(environ: dict[str, Any], length: int) -> bytes | None:

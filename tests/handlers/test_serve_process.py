@@ -172,7 +172,9 @@ def test_slow_bodies_are_cut_off_and_lookups_keep_answering(tmp_path: Path) -> N
             started = time.monotonic()
             reply = SlackClient(f"http://127.0.0.1:{port}", slack).command("what is vm escape")
             assert reply.status == 200 and reply.json()["text"].startswith("VM escape")
-            assert time.monotonic() - started < 12  # not a minute: each slow body gets 5 s
+            lookup_seconds = time.monotonic() - started
+            # not a minute: each slow body gets 2 s, and 10 of them take 4 threads 3 turns
+            assert lookup_seconds < 8, lookup_seconds
             answers = [sock.recv(200) for sock in slow]
             assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
             # a body that trickles in, a byte a second, is cut off too
@@ -193,7 +195,8 @@ def test_slow_bodies_are_cut_off_and_lookups_keep_answering(tmp_path: Path) -> N
                 with contextlib.suppress(BlockingIOError):
                     answer = trickle.recv(200)
             assert answer.startswith(b"HTTP/1.1 408"), answer
-            assert time.monotonic() - started < 9
+            assert time.monotonic() - started < 5
+            print(f"a lookup behind 10 slow clients: {lookup_seconds:.1f} s")
         finally:
             for sock in slow:
                 sock.close()
