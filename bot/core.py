@@ -38,6 +38,7 @@ from bot.daily.channel import Channel
 from bot.daily.scheduler import Scheduler
 from bot.daily.subscriptions import Schedules
 from bot.knowledge_base import KnowledgeBase
+from bot.knowledge_sync import KnowledgeSync
 from bot.library import Library
 from bot.once import Once
 from bot.practice_service import PracticeService
@@ -86,6 +87,7 @@ class Core:
         self.practice = PracticeService(sessions, library, clock)
         self.progress = Progress(self.boards, self.practice, self.schedules)
         self.once = Once(sessions, clock)
+        self.knowledge = KnowledgeSync(library, sessions, clock)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -124,10 +126,21 @@ class Core:
             case PostNow():
                 return self.scheduler.post_now(caller)
             case Reload():
-                return self.library.reload()
+                return self.reload()
             case _:
                 assert_never(command)
 
+    def reload(self) -> Notice:
+        """Reload the knowledge base here, and have every other process follow."""
+        notice = self.library.reload()
+        if notice.error:
+            return notice
+        self.knowledge.publish()
+        return Notice(
+            f"{notice.text} Knowledge {self.kb.fingerprint}: every process serves it within "
+            "a few seconds."
+        )
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait for background refreshes of posted questions (tests, shutdown)."""
-        return self.answering.refresher.wait_idle(timeout)
+        """Wait for background refreshes and reloads (tests, shutdown)."""
+        return self.answering.refresher.wait_idle(timeout) and self.knowledge.wait_idle(timeout)

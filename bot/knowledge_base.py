@@ -7,7 +7,9 @@ reported with its file, line and field.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +118,7 @@ class KnowledgeBase:
     tips: dict[str, Tip]
     scenarios: dict[str, Scenario]
     files: tuple[str, ...] = ()
+    fingerprint: str = ""  # of the files' names and bytes: the same notes, the same print
 
     def counts(self) -> dict[str, int]:
         """Number of entries of each kind."""
@@ -329,8 +332,10 @@ def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
     """Load and validate; return what loaded and every problem found."""
     files, problems = expand_paths(paths)
     readers = []
+    digest = hashlib.sha256()
     for path in files:
         reader = FileReader(_display(path))
+        digest.update(path.name.encode() + b"\0")
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:  # refused before parsing: YAML of this size is no notes
@@ -341,11 +346,14 @@ def check(paths: Iterable[Path | str]) -> tuple[KnowledgeBase, list[Problem]]:
                     f"{MAX_FILE_BYTES // 2**20} MiB (split it into several files)",
                 )
             else:
-                reader.read(path.read_bytes())
+                data = path.read_bytes()
+                digest.update(hashlib.sha256(data).digest())
+                reader.read(data)
         except OSError as exc:
             reader.problem(0, "(file)", f"cannot read: {exc.strerror}")
         readers.append(reader)
     kb, more = _build(readers)
+    kb = dataclasses.replace(kb, fingerprint=digest.hexdigest()[:16])
     order = {r.path: i for i, r in enumerate(readers)}
     more.sort(key=lambda p: (order.get(p.file, -1), p.line))
     return kb, problems + more

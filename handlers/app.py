@@ -118,6 +118,7 @@ def build(
         listener_executor=executor,
         logger=BOLT_LOGGER,
     )
+    _follow_the_knowledge_base(app, core)
     _only_well_formed_ids(app)
     _only_the_installed_workspace(app)
     _drop_event_redeliveries(app, core)
@@ -143,6 +144,13 @@ def build(
     practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
     return SlackApp(app, core, home, executor, replies)
+
+
+def _follow_the_knowledge_base(app: App, core: Core) -> None:
+    @app.middleware
+    def follow_the_knowledge_base(next: Callable[[], BoltResponse]) -> BoltResponse:
+        core.knowledge.check()  # a query every 2 s at most; a reload runs in the background
+        return next()
 
 
 SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")

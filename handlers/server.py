@@ -114,6 +114,7 @@ def run_scheduler(
     logger.info("virtsec scheduler started (%s)", settings.describe())
     while not stop.is_set():
         try:
+            core.knowledge.check()  # another process may have reloaded the knowledge base
             report = core.scheduler.tick()
             core.once.forget_old()
         except Exception:  # e.g. the database is down: this minute fails, the next one runs

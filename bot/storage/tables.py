@@ -209,3 +209,13 @@ class HandledRequest(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SharedState(Base):
+    """Small facts every process must agree on (the knowledge base in use)."""
+
+    __tablename__ = "shared_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

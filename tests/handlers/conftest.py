@@ -262,7 +262,9 @@ def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[A
     apps: list[SlackApp] = []
     engines: list[Engine] = []
 
-    def start(engine: Engine | None = None, **overrides: Any) -> SlackClient:
+    def start(
+        engine: Engine | None = None, *, knowledge: Library | None = None, **overrides: Any
+    ) -> SlackClient:
         if engine is not None:  # a migrated test database (SQLite or PostgreSQL)
             overrides["database_url"] = engine.url.render_as_string(hide_password=False)
         settings = settings_for(fake_slack, tmp_path, **overrides)
@@ -271,7 +273,7 @@ def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[A
             if ping(engine)[0]:
                 upgrade(engine)
             engines.append(engine)
-        slack_app = build(settings, library, engine=engine)
+        slack_app = build(settings, knowledge or library, engine=engine)
         apps.append(slack_app)
         app = make_wsgi_app(slack_app.app, lambda: ping(engine), settings.slack_signing_secret)
         server = make_server(

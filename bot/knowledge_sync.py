@@ -1,0 +1,104 @@
+"""One knowledge base for every process: `/virtsec reload` records the fingerprint of what
+it loaded in the database; each web worker, instance and the scheduler looks at most every
+CHECK_SECONDS and, when the recorded print is not its own, reloads its files in the
+background (no request waits on it). A knowledge base that fails to load is never
+recorded, so everyone keeps serving the one they have."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.library import Library
+from bot.storage.sql import insert_ignoring_conflicts
+from bot.storage.tables import SharedState
+
+logger = logging.getLogger(__name__)
+KEY = "knowledge"
+CHECK_SECONDS = 2.0
+
+
+class KnowledgeSync:
+    """Follows the knowledge base recorded by the last reload, in any process."""
+
+    def __init__(
+        self,
+        library: Library,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.library = library
+        self.sessions = sessions
+        self.clock = clock
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._checked = -CHECK_SECONDS
+        self._reloading: threading.Thread | None = None
+
+    def publish(self) -> None:
+        """Record the knowledge base this process just loaded as the one to serve."""
+        fingerprint = self.library.kb.fingerprint
+        with self.sessions.begin() as session:
+            stmt = insert_ignoring_conflicts(session, SharedState).values(
+                key=KEY, value=fingerprint, updated_at=self.clock()
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"value": fingerprint, "updated_at": self.clock()},
+                )
+            )
+
+    def check(self) -> None:
+        """Cheap, and safe to call on every request: at most every CHECK_SECONDS, read the
+        recorded print and start a background reload when it is not ours."""
+        now = self._monotonic()
+        with self._lock:
+            if now - self._checked < CHECK_SECONDS or self._busy():
+                return
+            self._checked = now
+        try:
+            with self.sessions.begin() as session:
+                wanted = session.scalar(select(SharedState.value).where(SharedState.key == KEY))
+        except SQLAlchemyError:  # the database is down: keep serving what we have
+            return
+        if wanted is None or wanted == self.library.kb.fingerprint:
+            return
+        with self._lock:
+            if self._busy():
+                return
+            self._reloading = threading.Thread(
+                target=self._follow, args=(wanted,), name="virtsec-reload", daemon=True
+            )
+            self._reloading.start()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait for a background reload (tests, shutdown)."""
+        thread = self._reloading
+        if thread is not None:
+            thread.join(timeout)
+        return not self._busy()
+
+    def _busy(self) -> bool:
+        return self._reloading is not None and self._reloading.is_alive()
+
+    def _follow(self, wanted: str) -> None:
+        notice = self.library.reload()
+        now_serving = self.library.kb.fingerprint
+        if notice.error or now_serving != wanted:
+            logger.warning(
+                "another process reloaded knowledge %s; this one's files load as %s (%s)",
+                wanted,
+                now_serving,
+                "invalid" if notice.error else "different files",
+            )
+        else:
+            logger.info("switched to knowledge %s", wanted)
