@@ -21,7 +21,9 @@ class Coalescer(Generic[K]):
     `name` says what it refreshes, for the log line when a run fails.
     """
 
-    def __init__(self, name: str, interval: float, action: Callable[[K], None]):
+    def __init__(self, name: str, interval: float, action: Callable[[K], float | None]):
+        """`action(key)` may return seconds after which it wants to run again (another
+        process did the work meanwhile and the last word must still be said)."""
         self.name = name
         self.interval = interval
         self._action = action
@@ -30,13 +32,14 @@ class Coalescer(Generic[K]):
         self._last: dict[K, float] = {}
         self._running = 0
 
-    def request(self, key: K) -> None:
-        """Ask for the action; it runs soon, once for everything asked meanwhile."""
+    def request(self, key: K, after: float = 0.0) -> None:
+        """Ask for the action; it runs soon (not before `after` seconds), once for
+        everything asked meanwhile."""
         with self._lock:
             if key in self._pending:
                 return
-            delay = max(0.0, self._last.get(key, 0.0) + self.interval - time.monotonic())
-            timer = threading.Timer(delay, self._fire, [key])
+            since_last = self._last.get(key, 0.0) + self.interval - time.monotonic()
+            timer = threading.Timer(max(0.0, after, since_last), self._fire, [key])
             timer.daemon = True
             self._pending[key] = timer
             timer.start()
@@ -46,11 +49,14 @@ class Coalescer(Generic[K]):
             self._pending.pop(key, None)
             self._last[key] = time.monotonic()
             self._running += 1
+        again = None
         try:
-            self._action(key)
+            again = self._action(key)
         except Exception:  # a failed refresh must not kill the timer thread
             logger.exception("refreshing %s %s failed", self.name, key)
         finally:
+            if again is not None:
+                self.request(key, after=again)
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.coalescer import Coalescer
-from bot.daily.channel import Channel, post_view
+from bot.daily.channel import Channel, Reveal, post_view
 from bot.library import KnowledgeSource
 from bot.results import DailyAnswerResult
 from bot.scoring import ClickStatus, Period, period_bounds
@@ -47,6 +47,8 @@ class Answering:
         self.channel = channel
         self.clock = clock
         self.ledger = ClickLedger(sessions)
+        # Slack's rate limits run on real time, whatever clock the rest follows
+        self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.refresher: Coalescer[int] = Coalescer(
             "the answer count on daily post", refresh_interval, self.refresh_count
         )
@@ -89,19 +91,39 @@ class Answering:
             kb.concepts_of(question.concepts),
         )
 
-    def refresh_count(self, post_id: int) -> None:
-        """Show the current answer count on the question (coalesced by `refresher`)."""
+    def refresh_count(self, post_id: int) -> float | None:
+        """Show the current answer count on the question: coalesced in this process by
+        `refresher`, and across processes by the post row (one refresh per interval for
+        all of them). When another process refreshed it just now, look again once the
+        interval is over (seconds returned), so the last count is the one shown."""
         with self.sessions.begin() as session:
             posts = Posts(session)
             post = posts.get(post_id)
             if post is None or post.status != ClaimStatus.POSTED or post.message_ts is None:
-                return
+                return None
             count = Answers(session).count(post_id)
             if count == post.shown_count:
-                return
-            posts.set_shown_count(post_id, count)
+                return None
+            interval = timedelta(seconds=self.refresher.interval)
+            if not posts.claim_refresh(post_id, count, self.wall(), interval):
+                return self.refresher.interval
             view = post_view(self.knowledge.kb, post, count)
         self.channel.update_question(view)
+        self._unless_closed_meanwhile(post_id)
+        return None
+
+    def _unless_closed_meanwhile(self, post_id: int) -> None:
+        """A close that landed while the count went out may have been overwritten by it
+        (the buttons back on a closed question): show the result once more."""
+        with self.sessions.begin() as session:
+            post = Posts(session).get(post_id)
+            if post is None or post.status != ClaimStatus.CLOSED:
+                return
+            answers = Answers(session)
+            counts = answers.choice_counts(post_id)
+            view = post_view(self.knowledge.kb, post, sum(counts.values()))
+            reveal = Reveal(view, counts, tuple(answers.correct_users(post_id)))
+        self.channel.update_question(view, reveal)
 
     def open_post_id(self, team_id: str, channel_id: str) -> int | None:
         """The newest open question in a channel (what a letter typed in the console

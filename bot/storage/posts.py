@@ -4,9 +4,9 @@ weekly reports' rows. Repositories never commit: the caller owns the unit of wor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.sql import rowcount
@@ -123,11 +123,22 @@ class Posts:
         ).all()
         return {q: int(n) for q, n in rows}
 
-    def set_shown_count(self, post_id: int, count: int) -> None:
-        """Remember the answer count shown on the message."""
-        self.session.execute(
-            update(DailyPost).where(DailyPost.id == post_id).values(shown_count=count)
+    def claim_refresh(self, post_id: int, count: int, now: datetime, interval: timedelta) -> bool:
+        """Take the next refresh of an open post's count for this process, and record the
+        count it will show; False when another process refreshed it less than `interval`
+        ago (compare and set: one refresh per interval for all processes together)."""
+        result = self.session.execute(
+            update(DailyPost)
+            .where(
+                DailyPost.id == post_id,
+                DailyPost.status == ClaimStatus.POSTED,
+                or_(DailyPost.refreshed_at.is_(None), DailyPost.refreshed_at <= now - interval),
+            )
+            .values(shown_count=count, refreshed_at=now)
+            # compared in SQL only (SQLite hands back naive datetimes to Python)
+            .execution_options(synchronize_session=False)
         )
+        return rowcount(result) == 1
 
     def count_between(self, team_id: str, channel_id: str, start: date, end: date) -> int:
         """How many questions were posted with dates in [start, end)."""

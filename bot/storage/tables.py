@@ -96,6 +96,9 @@ class DailyPost(Base):
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     previous_post_id: Mapped[int | None] = mapped_column(Integer, default=None)
     shown_count: Mapped[int] = mapped_column(Integer, default=0)  # count on the message
+    # when a process last refreshed the count on the message: one refresh per interval for
+    # all processes together
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class StoredAnswer(Base):

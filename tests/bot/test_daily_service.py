@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import DailyOn
 from bot.core import Core
+from bot.daily.channel import PostView, Reveal
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
 from bot.results import Caller, LeaderboardResult, Notice, StatsResult
@@ -528,3 +529,53 @@ def test_a_process_that_died_while_sending_is_not_overtaken(
         clock.advance(minutes=3)
         assert core.scheduler.tick().posted == []
     assert channel.posts == []
+
+
+def test_two_processes_share_one_count_refresh_per_interval_and_show_the_last_count(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, clock: Clock
+) -> None:
+    channels = (RecordingChannel(), RecordingChannel())
+    first, second = (
+        Core(Library(lambda: kb), sessions, ch, clock=clock, refresh_interval=0.3)
+        for ch in channels
+    )
+    subscribe(first)
+    first.scheduler.tick()
+    post = channels[0].posts[0]
+    for k in range(30):  # a burst of clicks spread over both processes
+        (first if k % 2 else second).answering.answer(TEAM, f"U{k:02d}", f"{post.post_id}:0")
+    assert first.wait_idle() and second.wait_idle()
+    counts = [v.answer_count for ch in channels for v, reveal in ch.updates if reveal is None]
+    assert 30 in counts  # the last word is the exact count
+    assert len(counts) <= 2  # one per interval for both processes together, not per process
+    with sessions.begin() as session:
+        stored = session.get(DailyPost, post.post_id)
+        assert stored is not None and stored.shown_count == 30
+
+
+class ClosesDuringTheCountUpdate(RecordingChannel):
+    """Slack shows a close that landed while a count update was on its way: the close's
+    update arrives first, the (older) count update after it."""
+
+    core: Core | None = None
+
+    def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
+        if reveal is None and self.core is not None and not view.closed:
+            core, self.core = self.core, None
+            core.scheduler.close(view.post_id)
+        super().update_question(view, reveal)
+
+
+def test_a_count_update_racing_a_close_leaves_the_question_closed(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, clock: Clock
+) -> None:
+    channel = ClosesDuringTheCountUpdate()
+    core = Core(Library(lambda: kb), sessions, channel, clock=clock, refresh_interval=0.05)
+    subscribe(core)
+    core.scheduler.tick()
+    post = channel.posts[0]
+    channel.core = core
+    core.answering.answer(TEAM, "U1", f"{post.post_id}:0")
+    assert core.wait_idle()
+    last_view, last_reveal = channel.updates[-1]
+    assert last_view.closed and last_reveal is not None  # the result, not the buttons
