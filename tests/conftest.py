@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,13 +38,26 @@ def index(kb: KnowledgeBase) -> ConceptIndex:
 POSTGRES_URL = os.environ.get("VIRTSEC_TEST_POSTGRES_URL", "")
 
 
+@pytest.fixture
+def running_apps() -> Iterator[list[Callable[[], object]]]:
+    """How to stop the apps a test started: a database is torn down only after they stop
+    (a connection returned after its engine was disposed would never be closed)."""
+    stops: list[Callable[[], object]] = []
+    yield stops
+    for stop in stops:
+        stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, running_apps: list[Callable[[], object]]
+) -> Iterator[Engine]:
     """A migrated, empty database: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path}/test.db")
         upgrade(eng)
         yield eng
+        stop_all(running_apps)
         eng.dispose()
         return
     if not POSTGRES_URL:
@@ -61,10 +74,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
     upgrade(eng)
     yield eng
+    stop_all(running_apps)
     eng.dispose()
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def stop_all(stops: list[Callable[[], object]]) -> None:
+    """Stop every app started on a database, once."""
+    while stops:
+        stops.pop()()
 
 
 def engine_url(engine: Engine) -> str:

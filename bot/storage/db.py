@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -95,7 +96,8 @@ def _bound_on_the_client(engine: Engine, seconds: float) -> None:
 
     def arm(info: dict[str, Any], dbapi_conn: Any) -> None:
         disarm(info)
-        info[_ARMED] = _STALLS.watch(functools.partial(_shut, dbapi_conn), seconds)
+        # a weak reference: a watched wait must not keep a connection alive
+        info[_ARMED] = _STALLS.watch(functools.partial(_shut, weakref.ref(dbapi_conn)), seconds)
 
     def disarm(info: dict[str, Any]) -> None:
         armed = info.pop(_ARMED, None)
@@ -125,8 +127,11 @@ def _bound_on_the_client(engine: Engine, seconds: float) -> None:
         disarm(record.info)
 
 
-def _shut(dbapi_conn: Any) -> None:
+def _shut(ref: weakref.ref[Any]) -> None:
     """Shut a psycopg connection's socket: a call blocked on it fails at once."""
+    dbapi_conn = ref()
+    if dbapi_conn is None or dbapi_conn.closed:
+        return
     try:
         fd = dbapi_conn.pgconn.socket
     except Exception:  # closed meanwhile

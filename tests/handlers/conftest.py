@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,7 +255,12 @@ def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings
 
 
 @pytest.fixture
-def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[Any]:
+def serve(
+    fake_slack: FakeSlack,
+    library: Library,
+    tmp_path: Path,
+    running_apps: list[Callable[[], object]],
+) -> Iterator[Any]:
     """Start the app's WSGI server on a free loopback port; returns a factory of clients."""
     servers: list[_ThreadingWSGIServer] = []
     threads: list[threading.Thread] = []
@@ -268,13 +273,18 @@ def serve(fake_slack: FakeSlack, library: Library, tmp_path: Path) -> Iterator[A
         if engine is not None:  # a migrated test database (SQLite or PostgreSQL)
             overrides["database_url"] = engine.url.render_as_string(hide_password=False)
         settings = settings_for(fake_slack, tmp_path, **overrides)
-        if engine is None:
+        if engine is not None:
+            # the test's database fixture may be torn down before this one: the app's last
+            # background work can still open connections, which this teardown closes
+            engines.append(engine)
+        else:
             engine = make_engine(settings.database_url)
             if ping(engine)[0]:
                 upgrade(engine)
             engines.append(engine)
         slack_app = build(settings, knowledge or library, engine=engine)
         apps.append(slack_app)
+        running_apps.append(slack_app.close)  # stopped before a test database goes
         app = make_wsgi_app(slack_app.app, lambda: ping(engine), settings.slack_signing_secret)
         server = make_server(
             "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

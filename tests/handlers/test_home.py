@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from bot.library import Library
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import SlackClient, validate_blocks
+from tests.handlers.test_daily_slack import answer_buttons, post_question
 
 Serve = Callable[..., SlackClient]
 
@@ -53,7 +54,9 @@ def test_an_active_user_sees_streak_accuracy_board_and_next_question(
             if c.args["text"].startswith("Daily practice question:")
         ]
 
-    assert fake_slack.wait_for(lambda: questions() != [])
+    # the admin is told once the question is in the channel and takes answers
+    assert fake_slack.wait_for(lambda: len(fake_slack.responses("cmd")) == 2)
+    assert questions() != []
     blocks = questions()[-1]["blocks"]
     value = next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"])
     opened(client, "U1", "EvU1")
@@ -115,11 +118,11 @@ def test_weakest_concepts_get_study_and_practice_buttons(
 def test_answers_refresh_only_home_tabs_people_use(serve: Serve, fake_slack: FakeSlack) -> None:
     client = serve()
     fake_slack.set_user("UADMIN", is_admin=True)
-    client.command("post", user="UADMIN")
-    assert fake_slack.wait_for(lambda: fake_slack.calls_to("chat.postMessage") != [])
-    blocks = fake_slack.calls_to("chat.postMessage")[-1].args["blocks"]
-    value = next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"])
+    value = answer_buttons(post_question(client, fake_slack))[0]["value"]
     for k in range(5):
         client.click("daily_answer", value, user=f"UX{k}", ephemeral=False)
     assert fake_slack.wait_for(lambda: len(fake_slack.responses("click")) == 5)
+    assert all(
+        r["text"].startswith(("Correct", "Not this time")) for r in fake_slack.responses("click")
+    )
     assert fake_slack.calls_to("views.publish") == []
