@@ -10,6 +10,8 @@ from bot.daily.subscriptions import Schedules
 from bot.practice_service import PracticeService
 from bot.results import Caller, Dashboard, Focus, LeaderboardResult, StatsResult
 from bot.scoring import Period
+from bot.storage.sql import insert_ignoring_conflicts
+from bot.storage.tables import HomeViewer
 
 HOME_BOARD_SIZE = 5
 WEAKEST = 3
@@ -27,6 +29,26 @@ class Progress:
         """Daily record in this channel plus practice memory (mastery, due reviews)."""
         memory = self.practice.progress(caller)
         return replace(self.boards.stats(caller), mastery=memory.mastery, due=memory.due)
+
+    def saw_dashboard(self, team_id: str, user_id: str) -> None:
+        """Remember that a person uses the dashboard (in the database: any process may
+        record their next answer and refresh it)."""
+        with self.boards.sessions.begin() as session:
+            stmt = insert_ignoring_conflicts(session, HomeViewer).values(
+                team_id=team_id, user_id=user_id, opened_at=self.boards.clock()
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["team_id", "user_id"],
+                    set_={"opened_at": self.boards.clock()},
+                )
+            )
+
+    def uses_dashboard(self, team_id: str, user_id: str) -> bool:
+        """True when the person has opened the dashboard."""
+        with self.boards.sessions.begin() as session:
+            found = session.get(HomeViewer, (team_id, user_id))
+            return found is not None
 
     def dashboard(self, team_id: str, user_id: str, focus: Focus = None) -> Dashboard:
         """The Home tab's content for a person (sensible with no history at all)."""

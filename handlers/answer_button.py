@@ -37,8 +37,15 @@ def register(
         # the reply needs no copy of the request (Bolt's lazy listeners deep-copy it)
         respond = replies.to(context.response_url)
         after_ack.submit(_reply, respond, ephemeral(render(result), replace_original=False))
-        if result.status == ClickStatus.RECORDED:
-            home.answered(caller.team_id, caller.user_id)
+        if result.status == ClickStatus.RECORDED:  # after the ack: it reads the database
+            after_ack.submit(_refresh_home, home, caller.team_id, caller.user_id)
+
+
+def _refresh_home(home: HomePublisher, team_id: str, user_id: str) -> None:
+    try:
+        home.answered(team_id, user_id)
+    except Exception:
+        logger.exception("refreshing a Home tab after an answer failed")
 
 
 def _reply(respond: Reply, message: dict[str, Any]) -> None:

@@ -28,18 +28,16 @@ class HomePublisher:
         self.refresher: Coalescer[tuple[str, str]] = Coalescer(
             "the Home tab of", interval, lambda key: self.publish(*key)
         )
-        # people who have opened the Home tab (in this process): only their tabs are
-        # refreshed after an answer, so a burst of clicks costs no unneeded publishes
-        self.viewers: set[tuple[str, str]] = set()
 
     def answered(self, team_id: str, user_id: str) -> None:
-        """Refresh a Home tab after an answer (coalesced), if the person uses it."""
-        if (team_id, user_id) in self.viewers:
+        """Refresh a Home tab after an answer (coalesced), if the person uses it: only
+        their tabs are refreshed, so a burst of clicks costs no unneeded publishes."""
+        if self.core.progress.uses_dashboard(team_id, user_id):
             self.refresher.request((team_id, user_id))
 
     def publish(self, team_id: str, user_id: str, focus: Focus = None) -> None:
         """Build and publish the dashboard (errors are logged, never shown)."""
-        self.viewers.add((team_id, user_id))
+        self.core.progress.saw_dashboard(team_id, user_id)
         blocks = render_home(self.core.progress.dashboard(team_id, user_id, focus))
         try:
             self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})

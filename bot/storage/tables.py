@@ -222,3 +222,14 @@ class SharedState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HomeViewer(Base):
+    """Someone who opened the Home dashboard: only their dashboards are refreshed after
+    answers, by whichever process records the answer."""
+
+    __tablename__ = "home_viewers"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

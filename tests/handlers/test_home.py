@@ -126,3 +126,16 @@ def test_answers_refresh_only_home_tabs_people_use(serve: Serve, fake_slack: Fak
         r["text"].startswith(("Correct", "Not this time")) for r in fake_slack.responses("click")
     )
     assert fake_slack.calls_to("views.publish") == []
+
+
+def test_a_home_tab_opened_in_one_process_is_refreshed_by_another(
+    serve: Serve, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    first, second = serve(engine=engine), serve(engine=engine)  # two workers, one database
+    fake_slack.set_user("UADMIN", is_admin=True)
+    value = answer_buttons(post_question(first, fake_slack))[0]["value"]
+    opened(first, "U7", "EvU7")
+    published(fake_slack, 1)
+    second.click("daily_answer", value, user="U7", ephemeral=False)
+    text = json.dumps(published(fake_slack, 2)["blocks"])  # refreshed by the other one
+    assert "of 1 daily answers" in text
