@@ -22,14 +22,22 @@ def summary_seen(client: SlackClient) -> str:
     return str(client.command("what is hyperjacking").json()["blocks"][1]["text"]["text"])
 
 
-def test_a_reload_in_one_process_reaches_the_others_within_seconds(
+def two_processes(
     serve: Serve, fake_slack: FakeSlack, engine: Engine, tmp_path: Path
-) -> None:
+) -> tuple[Path, SlackClient, SlackClient]:
+    """A copy of the bundled notes, served by two apps on one database; UADMIN is an admin."""
     notes = tmp_path / "knowledge"
     shutil.copytree(knowledge_base.bundled_knowledge_dir(), notes)
     first = serve(engine=engine, knowledge=Library(lambda: knowledge_base.load([notes])))
     second = serve(engine=engine, knowledge=Library(lambda: knowledge_base.load([notes])))
     fake_slack.set_user("UADMIN", is_admin=True)
+    return notes, first, second
+
+
+def test_a_reload_in_one_process_reaches_the_others_within_seconds(
+    serve: Serve, fake_slack: FakeSlack, engine: Engine, tmp_path: Path
+) -> None:
+    notes, first, second = two_processes(serve, fake_slack, engine, tmp_path)
     before = summary_seen(second)
     edited = notes / "hypervisor-attacks.yaml"
     edited.write_text(
@@ -52,11 +60,7 @@ def test_a_reload_in_one_process_reaches_the_others_within_seconds(
 def test_a_broken_knowledge_base_is_refused_everywhere(
     serve: Serve, fake_slack: FakeSlack, engine: Engine, tmp_path: Path
 ) -> None:
-    notes = tmp_path / "knowledge"
-    shutil.copytree(knowledge_base.bundled_knowledge_dir(), notes)
-    first = serve(engine=engine, knowledge=Library(lambda: knowledge_base.load([notes])))
-    second = serve(engine=engine, knowledge=Library(lambda: knowledge_base.load([notes])))
-    fake_slack.set_user("UADMIN", is_admin=True)
+    notes, first, second = two_processes(serve, fake_slack, engine, tmp_path)
     (notes / "broken.yaml").write_text("concepts:\n  - id: [not, a, slug]\n")
     first.command("reload", user="UADMIN")
     assert fake_slack.wait_for(lambda: fake_slack.responses("cmd") != [])
