@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.sql import insert_ignoring_conflicts
+from bot.storage.sql import insert_ignoring_conflicts, rowcount
 from bot.storage.tables import HandledRequest
 
 KEEP = timedelta(days=1)  # Slack redelivers within minutes; replays expire after 5
@@ -41,4 +41,4 @@ class Once:
             result = session.execute(
                 delete(HandledRequest).where(HandledRequest.handled_at < self.clock() - KEEP)
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            return rowcount(result)

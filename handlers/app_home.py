@@ -35,9 +35,13 @@ class HomePublisher:
         if self.core.progress.uses_dashboard(team_id, user_id):
             self.refresher.request((team_id, user_id))
 
+    def opened(self, team_id: str, user_id: str) -> None:
+        """The person opened the tab: remember it (their answers refresh it) and publish."""
+        self.core.progress.saw_dashboard(team_id, user_id)
+        self.publish(team_id, user_id)
+
     def publish(self, team_id: str, user_id: str, focus: Focus = None) -> None:
         """Build and publish the dashboard (errors are logged, never shown)."""
-        self.core.progress.saw_dashboard(team_id, user_id)
         blocks = render_home(self.core.progress.dashboard(team_id, user_id, focus))
         try:
             self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
@@ -50,7 +54,7 @@ def register(app: App, core: Core, home: HomePublisher) -> None:
 
     def opened(event: dict[str, Any], context: BoltContext) -> None:
         if event.get("tab", "home") == "home" and context.team_id and context.user_id:
-            home.publish(context.team_id, context.user_id)
+            home.opened(context.team_id, context.user_id)
 
     def practice(body: dict[str, Any], action: dict[str, Any]) -> None:
         caller = caller_from(body)
