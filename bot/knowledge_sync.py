@@ -41,7 +41,7 @@ class KnowledgeSync:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._checked = -CHECK_SECONDS
-        self._reloading: threading.Thread | None = None
+        self._looking: threading.Thread | None = None
 
     def publish(self) -> None:
         """Record the knowledge base this process just loaded as the one to serve."""
@@ -58,37 +58,40 @@ class KnowledgeSync:
             )
 
     def check(self) -> None:
-        """Cheap, and safe to call on every request: at most every CHECK_SECONDS, read the
-        recorded print and start a background reload when it is not ours."""
+        """Cheap, and safe to call on every request: at most every CHECK_SECONDS, a
+        background thread reads the recorded print and reloads when it is not ours (so no
+        request waits on the database for it, even when the database is slow)."""
         now = self._monotonic()
         with self._lock:
             if now - self._checked < CHECK_SECONDS or self._busy():
                 return
             self._checked = now
+            self._looking = threading.Thread(
+                target=self._look, name="virtsec-knowledge-check", daemon=True
+            )
+            self._looking.start()
+
+    def _look(self) -> None:
         try:
             with self.sessions.begin() as session:
                 wanted = session.scalar(select(SharedState.value).where(SharedState.key == KEY))
-        except SQLAlchemyError:  # the database is down: keep serving what we have
+        except (SQLAlchemyError, OSError):  # the database is down: keep serving what we have
             return
-        if wanted is None or wanted == self.library.kb.fingerprint:
-            return
-        with self._lock:
-            if self._busy():
-                return
-            self._reloading = threading.Thread(
-                target=self._follow, args=(wanted,), name="virtsec-reload", daemon=True
-            )
-            self._reloading.start()
+        try:
+            if wanted is not None and wanted != self.library.kb.fingerprint:
+                self._follow(wanted)
+        except Exception:  # the thread ends, the next check tries again
+            logger.exception("following knowledge %s failed; serving the one loaded", wanted)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait for a background reload (tests, shutdown)."""
-        thread = self._reloading
+        thread = self._looking
         if thread is not None:
             thread.join(timeout)
         return not self._busy()
 
     def _busy(self) -> bool:
-        return self._reloading is not None and self._reloading.is_alive()
+        return self._looking is not None and self._looking.is_alive()
 
     def _follow(self, wanted: str) -> None:
         notice = self.library.reload()
