@@ -41,6 +41,7 @@ from bot.knowledge_base import KnowledgeBase
 from bot.knowledge_sync import KnowledgeSync
 from bot.library import Library
 from bot.once import Once
+from bot.pacing import Pacer
 from bot.practice_service import PracticeService
 from bot.progress import Progress
 from bot.results import Caller, HelpResult, Notice, Reply
@@ -87,7 +88,14 @@ class Core:
         self.practice = PracticeService(sessions, library, clock)
         self.progress = Progress(self.boards, self.practice, self.schedules)
         self.once = Once(sessions, clock)
+        self.pacer = Pacer(sessions)
         self.knowledge = KnowledgeSync(library, sessions, clock)
+
+    def tidy(self) -> None:
+        """The scheduler's housekeeping: forget handled requests older than a day and
+        rate buckets idle for an hour."""
+        self.once.forget_old()
+        self.pacer.forget_idle()
 
     @property
     def kb(self) -> KnowledgeBase:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core import Core
 from bot.library import Library
+from bot.pacing import Pacer
 from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
 from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
@@ -26,7 +27,7 @@ from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 from handlers.slack_users import Directory
-from handlers.web_api import build_client
+from handlers.web_api import PacedWebClient, build_client, paced
 
 logger = logging.getLogger(__name__)
 OTHER_WORKSPACE = "This virtsec is installed in another Slack workspace; it does nothing here."
@@ -44,6 +45,8 @@ def build_core(
     sessions = session_factory(
         engine or make_engine(settings.database_url, timeout=settings.db_timeout)
     )
+    if isinstance(client, PacedWebClient) and client.pacer is None:
+        client.pacer = Pacer(sessions)  # the rate budget every process shares
     return Core(library, sessions, SlackChannel(client, directory))
 
 
@@ -122,6 +125,7 @@ def build(
     _only_well_formed_ids(app)
     _only_the_installed_workspace(app)
     _drop_event_redeliveries(app, core)
+    _pace_listener_calls(app, core)
     # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
     sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
     replies = Replies(sender, settings.response_url_hosts, proxy=client.proxy, ssl=client.ssl)
@@ -186,6 +190,15 @@ def _only_the_installed_workspace(app: App) -> None:
                 installed,
             )
             return BoltResponse(status=200, body=OTHER_WORKSPACE)
+        return next()
+
+
+def _pace_listener_calls(app: App, core: Core) -> None:
+    @app.middleware
+    def pace_listener_calls(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        # the client Bolt makes for each request is a plain WebClient: listeners get one
+        # whose bursty calls share the rate budget of every process
+        context["client"] = paced(context.client, core.pacer)
         return next()
 
 

@@ -93,7 +93,7 @@ def tick_once(settings: Settings, library: Library) -> TickReport:
     settings.require("tick")
     core = build_core(settings, library, build_client(settings))
     report = core.scheduler.tick()
-    core.once.forget_old()
+    core.tidy()
     return report
 
 
@@ -116,7 +116,7 @@ def run_scheduler(
         try:
             core.knowledge.check()  # another process may have reloaded the knowledge base
             report = core.scheduler.tick()
-            core.once.forget_old()
+            core.tidy()
         except Exception:  # e.g. the database is down: this minute fails, the next one runs
             logger.exception("tick failed; the next minute tries again")
         else:

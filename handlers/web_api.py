@@ -1,22 +1,42 @@
-"""Web API clients: every call has a timeout, and a retry is made only where Slack cannot
-have acted on the first try."""
+"""Web API clients: every call has a timeout, a retry is made only where Slack cannot
+have acted on the first try, and the calls the app makes in bursts share one rate budget
+with every other process (bot/pacing.py)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.web.slack_response import SlackResponse
 
 from bot.config import Settings
+from bot.pacing import Pacer, Rate
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = 10  # seconds, each call
 MAX_RETRY_AFTER = 20  # seconds: a rate limit asking for longer is not waited for
+MAX_RATE_LIMIT_RETRIES = 2
+
+#: Slack's published limits for the calls the app makes in bursts, per app and workspace:
+#: chat.update is Tier 3 (50+ a minute), views.publish Tier 4 (100+ a minute), and
+#: chat.postMessage about one message a second per channel; each allows short bursts.
+PACED: dict[str, Rate] = {
+    "chat.update": Rate(interval=1.2, burst=4),
+    "views.publish": Rate(interval=0.6, burst=8),
+    "chat.postMessage": Rate(interval=1.0, burst=3),
+}
+PER_CHANNEL = {"chat.postMessage"}
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -32,15 +52,95 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
+        if request.url.rsplit("/", 1)[-1] in PACED:
+            return False  # PacedWebClient waits its turn with every other process instead
         values = {k.lower(): v for k, v in response.headers.items()}.get("retry-after", ["1"])
         wait = str(values[0] if isinstance(values, list) else values)
         return wait.isdigit() and int(wait) <= self.max_wait
 
 
-def build_client(settings: Settings) -> WebClient:
+class PacedWebClient(WebClient):
+    """A WebClient whose bursty calls (PACED) wait for a turn of the shared budget, and
+    whose 429s hold that budget for every process for the Retry-After Slack gave. A turn
+    that would come later than MAX_RETRY_AFTER is refused here as Slack would refuse it
+    (a 429 `ratelimited` answer), without calling Slack. Without a pacer (no database),
+    a 429 is waited out by this process alone."""
+
+    pacer: Pacer | None = None
+
+    def api_call(
+        self, api_method: str, *, json: dict[str, Any] | None = None, **kwargs: Any
+    ) -> SlackResponse:
+        rate = PACED.get(api_method)
+        if rate is None:
+            return super().api_call(api_method, json=json, **kwargs)
+        args = json or kwargs.get("data") or kwargs.get("params") or {}
+        bucket = api_method
+        if api_method in PER_CHANNEL:
+            bucket += f":{args.get('channel', '')}"
+        scope = self.budget_scope()
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            if self.pacer is not None:
+                turn = self.pacer.take(scope, bucket, rate, MAX_RETRY_AFTER)
+                if not turn.granted:
+                    raise self._refused(api_method, turn.wait)
+                time.sleep(turn.wait)
+            try:
+                return super().api_call(api_method, json=json, **kwargs)
+            except SlackApiError as exc:
+                if exc.response.status_code != 429:
+                    raise
+                wait = _retry_after(exc.response)
+                if attempt == MAX_RATE_LIMIT_RETRIES or wait > MAX_RETRY_AFTER:
+                    if self.pacer is not None:
+                        self.pacer.hold(scope, bucket, rate, wait)
+                    raise
+                if self.pacer is None:  # no database: this process waits on its own
+                    time.sleep(wait)
+                else:
+                    logger.info("%s rate limited for %s s: every process waits", bucket, wait)
+                    self.pacer.hold(scope, bucket, rate, wait)
+        raise AssertionError("unreachable")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PacedWebClient:
+        # Bolt deep-copies each request for its lazy listeners: the copy shares the
+        # budget (a database handle), it does not copy it
+        return clone(self, self.timeout, list(self.retry_handlers or []), self.pacer)
+
+    def budget_scope(self) -> str:
+        """Slack's limits hold per app and workspace, that is per bot token: the scope is
+        the token's digest (the token itself is never stored)."""
+        return "token:" + hashlib.sha256((self.token or "").encode()).hexdigest()[:24]
+
+    def _refused(self, api_method: str, wait: float) -> SlackApiError:
+        retry_after = str(max(1, round(wait)))
+        response = SlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=self.base_url + api_method,
+            req_args={},
+            data={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": retry_after},
+            status_code=429,
+        )
+        message = f"{api_method}: the shared rate budget is spent for {retry_after} s"
+        return SlackApiError(message, response)  # type: ignore[no-untyped-call]
+
+
+def _retry_after(response: SlackResponse) -> float:
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after", "1")
+    value = value[0] if isinstance(value, list) else value
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 1.0
+
+
+def build_client(settings: Settings) -> PacedWebClient:
     """The client for calls that may be repeated safely (reads, chat.update, views.publish):
     retries rate limits (a short Retry-After), 5xx and dropped connections."""
-    return WebClient(
+    return PacedWebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=TIMEOUT,
@@ -52,17 +152,33 @@ def build_client(settings: Settings) -> WebClient:
     )
 
 
-def clone(client: WebClient, timeout: int, retry_handlers: list[RetryHandler]) -> WebClient:
-    """The same client (token, API URL, TLS, proxy) with another timeout and retries."""
-    return WebClient(
+def clone(
+    client: WebClient,
+    timeout: int,
+    retry_handlers: list[RetryHandler],
+    pacer: Pacer | None = None,
+) -> PacedWebClient:
+    """The same client (token, team, API URL, TLS, proxy, shared budget) with another
+    timeout and retries."""
+    copy = PacedWebClient(
         token=client.token,
         base_url=client.base_url,
         timeout=timeout,
         ssl=client.ssl,
         proxy=client.proxy,
         headers=client.headers,
+        team_id=client.default_params.get("team_id"),
         retry_handlers=retry_handlers,
     )
+    copy.pacer = pacer or getattr(client, "pacer", None)
+    return copy
+
+
+def paced(client: WebClient, pacer: Pacer) -> PacedWebClient:
+    """The client Bolt made for a request (its token and team), on the shared budget."""
+    if isinstance(client, PacedWebClient) and client.pacer is pacer:
+        return client
+    return clone(client, client.timeout, list(client.retry_handlers or []), pacer)
 
 
 def posting_client(client: WebClient) -> WebClient:

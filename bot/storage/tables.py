@@ -233,3 +233,14 @@ class HomeViewer(Base):
     team_id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, primary_key=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CallPace(Base):
+    """A shared budget of outgoing calls (bot/pacing.py): when the bucket (e.g. one
+    workspace's chat.update calls) has room for its next call, in seconds since the epoch."""
+
+    __tablename__ = "call_pacing"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)

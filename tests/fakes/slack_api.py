@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import socketserver
 import ssl
 import threading
+import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +39,17 @@ BOT_NAME = "virtsec"
 #: Slack lets an app use one response_url this many times (STYLE.md, "Facts that bite").
 RESPONSE_URL_MAX_USES = 5
 
+#: Slack's rate limits for the methods an app calls in bursts, per token (app and
+#: workspace), method, and for chat.postMessage per channel: seconds between calls on
+#: average, and how many may come at once. chat.update is Tier 3 (50 a minute),
+#: views.publish Tier 4 (100 a minute), chat.postMessage one a second per channel with
+#: short bursts. A call over them is answered HTTP 429 `ratelimited` with Retry-After.
+RATE_LIMITS: dict[str, tuple[float, int]] = {
+    "chat.update": (1.2, 5),
+    "views.publish": (0.6, 10),
+    "chat.postMessage": (1.0, 4),
+}
+
 # Form-encoded fields that Slack decodes as JSON when they arrive as strings.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 _FIRST_TS_MICROS = 1_700_000_000_000_100
@@ -52,6 +65,7 @@ class Call:
     method: str
     args: dict[str, Any]
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -86,9 +100,12 @@ def _error(error: str, status: int = 200) -> _Reply:
 class FakeSlack:
     """A fake Slack Web API and response_url endpoint on 127.0.0.1, in a daemon thread."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        """`tls`: a server-side context, to serve https:// as Slack does."""
+    def __init__(self, tls: ssl.SSLContext | None = None, *, rate_limits: bool = True) -> None:
+        """`tls`: a server-side context, to serve https:// as Slack does. `rate_limits`:
+        answer calls over RATE_LIMITS with 429 (off only for a test whose fake clock
+        compresses days into a second)."""
         self._tls = tls
+        self._enforce_rate_limits = rate_limits
         self._cond = threading.Condition(threading.RLock())
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -103,6 +120,8 @@ class FakeSlack:
         self._view_counter = 0
         self._refusals: list[str] = []
         self._closed_channels: dict[str, str] = {}
+        self._buckets: dict[tuple[str, ...], float] = {}
+        self._rate_limited: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -220,6 +239,13 @@ class FakeSlack:
             return list(self._responses.get(name, []))
 
     @property
+    def rate_limited(self) -> list[str]:
+        """Every call answered 429 for going over RATE_LIMITS (not those of fail_next), as
+        "method (channel)": an app that paces itself never gets one."""
+        with self._cond:
+            return list(self._rate_limited)
+
+    @property
     def refusals(self) -> list[str]:
         """Every message or view refused for breaking Block Kit's rules, as
         "method: problem" (a test that did not mean to send one asserts this is empty)."""
@@ -235,6 +261,8 @@ class FakeSlack:
             self._failures.clear()
             self._messages.clear()
             self._refusals.clear()
+            self._buckets.clear()
+            self._rate_limited.clear()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate()`` is true, re-checking after each recorded request."""
@@ -245,12 +273,15 @@ class FakeSlack:
 
     def _handle_api(self, method: str, args: JsonDict, headers: dict[str, str]) -> _Reply:
         with self._cond:
-            self._calls.append(Call(method=method, args=args, headers=headers))
+            self._calls.append(Call(method, args, headers, time.monotonic()))
             self._cond.notify_all()
             failure = self._take_failure(method)
             if failure is not None:
                 return failure
             token = _bearer_token(headers) or str(args.get("token", ""))
+            limited = self._over_rate_limit(method, token, args)
+            if limited is not None:
+                return limited
             if not token:
                 return _error("not_authed")
             if not token.startswith(("xoxb-", "xoxp-")):
@@ -275,6 +306,26 @@ class FakeSlack:
         found = block_kit.problems(blocks, surface)
         self._refusals += [f"{method}: {p}" for p in found]
         return bool(found)
+
+    def _over_rate_limit(self, method: str, token: str, args: JsonDict) -> _Reply | None:
+        """The generic cell rate algorithm over RATE_LIMITS; a call over it takes no turn."""
+        if method not in RATE_LIMITS or not self._enforce_rate_limits:
+            return None
+        interval, burst = RATE_LIMITS[method]
+        channel = str(args.get("channel", "")) if method == "chat.postMessage" else ""
+        key = (token, method, channel)
+        now = time.monotonic()
+        start = max(self._buckets.get(key, now), now)
+        early = start - (burst - 1) * interval - now
+        if early > 0:
+            self._rate_limited.append(f"{method} ({channel})" if channel else method)
+            return _Reply(
+                429,
+                {"ok": False, "error": "ratelimited"},
+                (("Retry-After", str(math.ceil(early))),),
+            )
+        self._buckets[key] = start + interval
+        return None
 
     def _take_failure(self, method: str) -> _Reply | None:
         queue = self._failures.get(method)

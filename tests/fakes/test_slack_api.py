@@ -204,6 +204,25 @@ def test_rate_limit_without_retry_handler_surfaces_429(client: WebClient, slack:
     assert client.chat_postMessage(channel="C1", text="later")["ok"] is True
 
 
+def test_calls_over_slacks_rate_limits_are_answered_429(
+    client: WebClient, slack: FakeSlack
+) -> None:
+    # chat.postMessage: a burst of 4 in one channel, then about one a second
+    for n in range(4):
+        client.chat_postMessage(channel="C1", text=f"burst {n}")
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C1", text="one too many")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response["error"] == "ratelimited"
+    assert int(raised.value.response.headers["Retry-After"]) >= 1
+    assert client.chat_postMessage(channel="C2", text="another channel")["ok"] is True
+    other = WebClient(token="xoxb-another-workspace", base_url=slack.base_url)
+    assert other.chat_postMessage(channel="C1", text="another workspace")["ok"] is True
+    assert slack.rate_limited == ["chat.postMessage (C1)"]
+    time.sleep(1.05)
+    assert client.chat_postMessage(channel="C1", text="a second later")["ok"] is True
+
+
 def test_server_errors_for_the_next_n_calls_only(client: WebClient, slack: FakeSlack) -> None:
     slack.fail_next("users.info", status=500, times=2)
 

@@ -235,10 +235,11 @@ def library() -> Library:
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     """A fake Slack Web API on loopback; the test fails if the app sent it a message or view
-    that real Slack would refuse."""
+    that real Slack would refuse, or went over Slack's rate limits."""
     with FakeSlack() as slack:
         yield slack
         assert slack.refusals == []
+        assert slack.rate_limited == []  # the app kept to Slack's rate limits
 
 
 def settings_for(slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
