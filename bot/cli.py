@@ -35,7 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("query", nargs="+", help="the question; '-' reads one query per line")
     sub.add_parser("console", help="chat with the bot in the terminal, no Slack needed")
     sub.add_parser("tick", help="post/close whatever daily questions are due now, once")
-    sub.add_parser("scheduler", help="run `tick` every minute (a long-running process)")
+    scheduler = sub.add_parser("scheduler", help="run `tick` every minute (a long-running process)")
+    scheduler.add_argument(
+        "--every",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="tick every SECONDS instead of at the start of every minute (1-3600)",
+    )
     serve = sub.add_parser("serve", help="run the Slack app (HTTP mode; --socket for Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address")
@@ -173,7 +180,10 @@ def main(
     if settings.database_url.startswith("sqlite"):
         _db_upgrade(settings, None)  # the default SQLite file migrates itself
     if args.command in ("tick", "scheduler"):
-        return _schedule(settings, library, once=args.command == "tick", out=out, err=err)
+        every = float(getattr(args, "every", 60.0))
+        return _schedule(
+            settings, library, once=args.command == "tick", every=every, out=out, err=err
+        )
     if mode in ("http", "socket"):
         host = getattr(args, "host", "0.0.0.0")  # `virtsec` alone serves on every address
         return _serve(settings, library, socket=mode == "socket", host=host, err=err)
@@ -197,7 +207,25 @@ def _mode(args: argparse.Namespace, settings: Settings) -> Mode | None:
     return None
 
 
-def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, err: TextIO) -> int:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError("give between 1 and 3600 seconds")
+    return value
+
+
+def _schedule(
+    settings: Settings,
+    library: Library,
+    *,
+    once: bool,
+    every: float = 60.0,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     """`virtsec tick` / `virtsec scheduler`: daily questions posted through Slack."""
     from handlers import server  # the composition root may reach the Slack edge, lazily
 
@@ -217,7 +245,7 @@ def _schedule(settings: Settings, library: Library, *, once: bool, out: TextIO, 
                 f"failed {len(report.failed)}\n"
             )
             return 1 if report.failed else 0
-        server.run_scheduler(settings, library)
+        server.run_scheduler(settings, library, every=every)
     except ConfigError as exc:
         err.write(f"{exc}\n")
         return 2
