@@ -13,12 +13,17 @@ p50/p99 latency of
   in each worker) is warm-up and not counted.
 
 Run: ``.venv/bin/python benchmarks/scores.py [--users 10000] [--days 365] [--seconds 15]
-[--rounds 3] [--databases sqlite,postgresql]``
+[--rounds 3] [--databases sqlite,postgresql] [--instances 1,2]``
+
+Each click round runs with one `virtsec serve` instance and with two on the same
+database (four gunicorn workers in all), and counts the live-count refreshes
+(chat.update) each post got and the shortest gap between two of one post.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -34,6 +39,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -358,12 +364,31 @@ def click_load(
     queue.put((samples, errors[0], time.monotonic() - start))
 
 
+@dataclass
+class ClickRun:
+    """One round of clicks: latency, throughput, errors, and the live-count refreshes
+    (chat.update) each post got, with the shortest gap between two of one post."""
+
+    p50: float
+    p99: float
+    rps: float
+    errors: int
+    updates_per_post: list[int]
+    shortest_gap: float | None
+
+
 def measure_clicks(
-    db_url: str, engine: Engine, users: int, seconds: float, concurrency: int, round_: int = 0
-) -> tuple[float, float, float, int]:
-    """Signed answer clicks into a fresh `virtsec serve`, on posts of their own;
-    returns p50, p99 (ms), req/s, errors."""
-    post_id = 100_000 + round_ * CLICK_POSTS
+    db_url: str,
+    engine: Engine,
+    users: int,
+    seconds: float,
+    concurrency: int,
+    round_: int = 0,
+    instances: int = 1,
+) -> ClickRun:
+    """Signed answer clicks into fresh `virtsec serve` instances (each with its default
+    two workers; the loaders split between them), on posts of their own."""
+    post_id = 100_000 + round_ * CLICK_POSTS + instances * 1_000
     now = datetime.now(UTC)
     question = sorted(knowledge_base.load().questions)[0]
     with engine.begin() as conn:
@@ -373,9 +398,10 @@ def measure_clicks(
                     "INSERT INTO daily_posts (id, team_id, channel_id, slot, local_date, "
                     "question_id, status, claim_token, claimed_at, message_ts, posted_at, "
                     "previous_post_id, shown_count) VALUES (:id, :t, :c, :slot, "
-                    ":day, :q, 'posted', 'x', :n, '1800000000.000001', :n, :prev, 0)"
+                    ":day, :q, 'posted', 'x', :n, :ts, :n, :prev, 0)"
                 ),
                 {
+                    "ts": _message_ts(post_id + k),
                     "id": post_id + k,
                     "t": TEAM,
                     "c": CHANNEL,
@@ -386,36 +412,43 @@ def measure_clicks(
                     "prev": post_id + k - 1 if k else None,
                 },
             )
-    port = free_port()
+    ports = [free_port() for _ in range(instances)]
     with FakeSlack() as slack:
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
-            "DATABASE_URL": db_url,
-            "PORT": str(port),
-        }
-        env.pop("SLACK_APP_TOKEN", None)
+        for k in range(CLICK_POSTS):  # the posts' messages, for chat.update to find
+            slack.seed_message(CHANNEL, _message_ts(post_id + k))
         log = Path(tempfile.mkdtemp()) / "serve.log"
         log_file = log.open("w")
-        proc = subprocess.Popen(
-            [str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
-            env=env,
-            stdout=log_file,
-            stderr=log_file,
-            cwd=log.parent,
-        )
+        procs = []
+        for port in ports:
+            env = {
+                **os.environ,
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.base_url,
+                "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
+                "DATABASE_URL": db_url,
+                "PORT": str(port),
+            }
+            env.pop("SLACK_APP_TOKEN", None)
+            procs.append(
+                subprocess.Popen(
+                    [str(BIN / "virtsec"), "serve", "--host", "127.0.0.1"],
+                    env=env,
+                    stdout=log_file,
+                    stderr=log_file,
+                    cwd=log.parent,
+                )
+            )
         try:
-            wait_healthy(port, proc, "/healthz")
+            for port, proc in zip(ports, procs, strict=True):
+                wait_healthy(port, proc, "/healthz")
             spawn = mp.get_context("spawn")
             queue: Any = spawn.Queue()
             loaders = [
                 spawn.Process(
                     target=click_load,
                     args=(
-                        port,
+                        ports[k % instances],
                         post_id,
                         users,
                         seconds,
@@ -433,10 +466,19 @@ def measure_clicks(
             results = [queue.get(timeout=seconds + 120) for _ in loaders]
             for loader in loaders:
                 loader.join()
+            time.sleep(3)  # the last count refreshes of the burst
+            updates: dict[str, list[float]] = {}
+            for call in slack.calls_to("chat.update"):
+                updates.setdefault(str(call.args.get("ts")), []).append(call.at)
+            rate_limited = slack.rate_limited
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                proc.wait(timeout=30)
             log_file.close()
+    if rate_limited:
+        print(f"  Slack answered {len(rate_limited)} calls with 429 (over its rate limits)")
     errors = sum(r[1] for r in results)
     if errors:
         errors_seen = [
@@ -445,7 +487,19 @@ def measure_clicks(
         print("  server errors (last 5):", *errors_seen[-5:], sep="\n    ")
     counted = [ms for r in results for at, ms in r[0] if at >= WARM_UP]
     elapsed = max(r[2] for r in results) - WARM_UP
-    return pct(counted, 50), pct(counted, 99), len(counted) / elapsed, errors
+    gaps = [b - a for times in updates.values() for a, b in itertools.pairwise(times)]
+    return ClickRun(
+        pct(counted, 50),
+        pct(counted, 99),
+        len(counted) / elapsed,
+        errors,
+        [len(times) for times in updates.values()],
+        min(gaps) if gaps else None,
+    )
+
+
+def _message_ts(post_id: int) -> str:
+    return f"18{post_id:08d}.000001"
 
 
 def run(label: str, db_url: str, engine: Engine, args: argparse.Namespace) -> None:
@@ -459,23 +513,31 @@ def run(label: str, db_url: str, engine: Engine, args: argparse.Namespace) -> No
     for name, (p50, p99) in measure_core(engine, args.users, last).items():
         print(f"  {name:<18} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
     # a shared 2-core VM runs the same work 10-30 % faster or slower from minute to
-    # minute: several rounds, and their median
-    rounds = [
-        measure_clicks(db_url, engine, args.users, args.seconds, args.concurrency, r)
-        for r in range(args.rounds)
-    ]
-    for r, (p50, p99, rps, errors) in enumerate(rounds, 1):
-        print(
-            f"  answer click HTTP  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rps:5.0f} req/s"
-            f"   (round {r}, concurrency {args.concurrency}, errors {errors})"
-        )
-    if len(rounds) > 1:
-        print(
-            f"  answer click HTTP  p50 {statistics.median(r[0] for r in rounds):7.2f} ms"
-            f"   p99 {statistics.median(r[1] for r in rounds):7.2f} ms"
-            f"   {statistics.median(r[2] for r in rounds):5.0f} req/s   (median of "
-            f"{len(rounds)} rounds)"
-        )
+    # minute: several rounds, interleaved between 1 and 2 instances, and their medians
+    counts = [int(n) for n in args.instances.split(",")]
+    rounds: dict[int, list[ClickRun]] = {n: [] for n in counts}
+    for r in range(args.rounds):
+        for n in counts:
+            run = measure_clicks(
+                db_url, engine, args.users, args.seconds, args.concurrency, r, instances=n
+            )
+            rounds[n].append(run)
+            gap = f"{run.shortest_gap:.2f} s" if run.shortest_gap is not None else "-"
+            print(
+                f"  answer click HTTP  p50 {run.p50:7.2f} ms   p99 {run.p99:7.2f} ms   "
+                f"{run.rps:5.0f} req/s   (round {r + 1}, {n} instance(s), concurrency "
+                f"{args.concurrency}, errors {run.errors}; chat.update per post "
+                f"{min(run.updates_per_post, default=0)}-{max(run.updates_per_post, default=0)}"
+                f", shortest gap {gap})"
+            )
+    for n, runs in rounds.items():
+        if len(runs) > 1:
+            print(
+                f"  answer click HTTP  p50 {statistics.median(r.p50 for r in runs):7.2f} ms"
+                f"   p99 {statistics.median(r.p99 for r in runs):7.2f} ms"
+                f"   {statistics.median(r.rps for r in runs):5.0f} req/s   ({n} instance(s), "
+                f"median of {len(runs)} rounds)"
+            )
 
 
 def main() -> None:
@@ -489,6 +551,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="which to run, comma-separated"
+    )
+    parser.add_argument(
+        "--instances",
+        default="1,2",
+        help="`virtsec serve` instances on one database for the click runs, comma-separated",
     )
     args = parser.parse_args()
     print(

@@ -205,6 +205,12 @@ class FakeSlack:
         with self._cond:
             self._users[user_id] = _UserInfo(is_admin=is_admin, is_owner=is_owner, tz=tz)
 
+    def seed_message(self, channel_id: str, ts: str, text: str = "") -> None:
+        """A bot message already in a channel (posted before the fake started), so that
+        chat.update finds it."""
+        with self._cond:
+            self._messages[(channel_id, ts)] = _message({"text": text}, ts)
+
     def close_channel(self, channel_id: str, error: str = "not_in_channel") -> None:
         """Make chat.postMessage to a channel fail for good, as Slack does for a channel the
         bot is not in (``not_in_channel``, ``channel_not_found``, ``is_archived``)."""
