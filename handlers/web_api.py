@@ -37,6 +37,8 @@ PACED: dict[str, Rate] = {
     "chat.postMessage": Rate(interval=1.0, burst=3),
 }
 PER_CHANNEL = {"chat.postMessage"}
+#: one message (a daily question's live count) is updated at most every 2 s by everyone
+MESSAGE_UPDATES = Rate(interval=2.0, burst=1)
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -81,10 +83,7 @@ class PacedWebClient(WebClient):
         scope = self.budget_scope()
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             if self.pacer is not None:
-                turn = self.pacer.take(scope, bucket, rate, MAX_RETRY_AFTER)
-                if not turn.granted:
-                    raise self._refused(api_method, turn.wait)
-                time.sleep(turn.wait)
+                time.sleep(self._turn(api_method, scope, bucket, rate, args))
             try:
                 return super().api_call(api_method, json=json, **kwargs)
             except SlackApiError as exc:
@@ -101,6 +100,23 @@ class PacedWebClient(WebClient):
                     logger.info("%s rate limited for %s s: every process waits", bucket, wait)
                     self.pacer.hold(scope, bucket, rate, wait)
         raise AssertionError("unreachable")
+
+    def _turn(
+        self, api_method: str, scope: str, bucket: str, rate: Rate, args: dict[str, Any]
+    ) -> float:
+        """Take this call's turns (of its message, then of its method); how long to wait."""
+        assert self.pacer is not None
+        wait = 0.0
+        if api_method == "chat.update":  # a message is updated every 2 s at most
+            message = f"message:{args.get('channel', '')}:{args.get('ts', '')}"
+            turn = self.pacer.take(scope, message, MESSAGE_UPDATES, MAX_RETRY_AFTER)
+            if not turn.granted:
+                raise self._refused(api_method, turn.wait)
+            wait = turn.wait
+        turn = self.pacer.take(scope, bucket, rate, MAX_RETRY_AFTER)
+        if not turn.granted:
+            raise self._refused(api_method, turn.wait)
+        return max(wait, turn.wait)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PacedWebClient:
         # Bolt deep-copies each request for its lazy listeners: the copy shares the
