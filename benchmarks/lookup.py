@@ -2,7 +2,8 @@
 
 Prints, in one run:
 - load + index time of the bundled knowledge base;
-- p50/p99 lookup latency over the bundled knowledge base (the test query set);
+- p50/p99 lookup latency over the bundled knowledge base (the test query sets), and
+  accuracy by kind on each set (ours, and the two held-out sets);
 - p50/p99 over a generated knowledge base of 10,000 concepts x 5 aliases, side by
   side with a naive ``rapidfuzz.process.extractOne(query, names, scorer=WRatio)``
   and ``difflib.get_close_matches`` over the same names, with each one's top-1
@@ -127,6 +128,20 @@ def bundled_queries() -> list[str]:
     return out
 
 
+def accuracy_by_kind(index: ConceptIndex) -> None:
+    """Per query set and kind: the share answered right (out-of-scope: rejected)."""
+    print("  accuracy by kind (out-of-scope: share rejected)")
+    for path in sorted((ROOT / "tests" / "data").glob("lookup_queries*.yaml")):
+        tally: dict[str, list[int]] = {}
+        for item in yaml.safe_load(path.read_text())["queries"]:
+            result = index.lookup(item["q"])
+            got = result.answer.concept.id if result.answer else None
+            right, total = tally.setdefault(item["kind"], [0, 0])
+            tally[item["kind"]] = [right + (got == item["expect"]), total + 1]
+        kinds = "  ".join(f"{k} {r}/{t} {r / t:.0%}" for k, (r, t) in sorted(tally.items()))
+        print(f"    {path.stem:<30} {kinds}")
+
+
 def line(label: str, times: Sequence[float], extra: str = "") -> None:
     print(
         f"  {label:<34} p50 {percentile(times, 50):8.3f} ms   p99 {percentile(times, 99):8.3f} ms"
@@ -156,6 +171,7 @@ def main() -> None:
         index.lookup(q)
     times, _ = timed(index.lookup, queries * 5)
     line("virtsec lookup (bundled)", times)
+    accuracy_by_kind(index)
 
     print("\nGenerated knowledge base: 10,000 concepts x 5 aliases")
     t0 = time.perf_counter()

@@ -21,7 +21,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.knowledge_base import Concept, KnowledgeBase
+from bot.fulltext import FullText
+from bot.knowledge_base import Concept, KnowledgeBase, Question
 from bot.lookup_text import content_tokens, normalize, stem, topic_words
 from bot.spelling import Speller
 
@@ -37,9 +38,14 @@ MAX_SUGGESTIONS = 3
 _RANK_LIMIT = 8  # concepts ranked per lookup: an answer, suggestions, and a margin check
 MAX_QUERY_TOKENS = 24
 FUZZY_PENALTY = 0.85
-DESC_BLEND = 0.3  # weight of the name score when the summary explains the query better
+DESC_BLEND = 0.3  # weight of the name score when the text explains the query better
 UNKNOWN_WEIGHT = 0.6  # weight of a query word no name uses, relative to the rarest word
 DESC_CAP = 90.0
+ONE_WORD_TEXT_CAP = 50.0  # below any answer, above a suggestion
+ONE_WORD_MIN_COVER = 0.55  # of a name's weight, for one word to answer it
+CVE_DEMOTION = 0.7  # a CVE found by a bare product name it affects, not by its own name
+TEXT_WEIGHT = 0.9
+TEXT_LEAD_POWER = 1.0
 QUERY_WEIGHT = 0.55
 # A name made of one common word ("VMs") is not covered as fully as a specific one.
 NAME_WEIGHT_FLOOR = 2.0  # explaining the whole query vs covering the whole name
@@ -84,13 +90,14 @@ class _Name:
 class ConceptIndex:
     """A search index over a knowledge base's concepts."""
 
-    def __init__(self, concepts: Iterable[Concept]):
+    def __init__(self, concepts: Iterable[Concept], questions: Iterable[Question] = ()):
         self.concepts: list[Concept] = sorted(concepts, key=lambda c: c.id)
         self._surface: dict[str, str] = {}  # a word as written in a name -> its stem
         raw = self._read_names()
         n = max(len(self.concepts), 1)
         self._index_names(raw, n)
-        self._index_descriptions(n)
+        self._text = FullText(self.concepts, questions)
+        self._own_words: dict[str, frozenset[str]] = {}
         acronyms = {
             stem(m.lower())
             for c in self.concepts
@@ -141,16 +148,6 @@ class ConceptIndex:
             t: frozenset(p) for t, p in postings.items() if len(p) > _COMMON_POSTINGS
         }
 
-    def _index_descriptions(self, n: int) -> None:
-        """The words of each concept's names and summary, for paraphrases."""
-        desc_postings: dict[str, list[int]] = defaultdict(list)
-        for ci, concept in enumerate(self.concepts):
-            text = normalize(" ".join((concept.title, *concept.aliases, concept.summary)))
-            for word in set(content_tokens(text)):
-                desc_postings[word].append(ci)
-        self._desc_postings = dict(desc_postings)
-        self._desc_idf = {t: math.log(1 + n / len(p)) for t, p in desc_postings.items()}
-
     # -- public
 
     def lookup(self, query: str) -> LookupResult:
@@ -196,13 +193,13 @@ class ConceptIndex:
         left, right = (topic_words(s) for s in sides)
         if not left or not right:
             return None
-        a = self._rank_tokens(left)
-        b = self._rank_tokens(right)
+        a = self._rank_tokens(left, whole=False)
+        b = self._rank_tokens(right, whole=False)
         # "type 1 and type 2 hypervisors": a side too short to stand alone borrows the head noun
         if (not a or a[0].score < ANSWER_THRESHOLD) and right[-1] not in left:
-            a = self._rank_tokens([*left, right[-1]])
+            a = self._rank_tokens([*left, right[-1]], whole=False)
         if (not b or b[0].score < ANSWER_THRESHOLD) and left[-1] not in right:
-            b = self._rank_tokens([*right, left[-1]])
+            b = self._rank_tokens([*right, left[-1]], whole=False)
         if not a or not b or a[0].score < ANSWER_THRESHOLD or b[0].score < ANSWER_THRESHOLD:
             return None
         if a[0].concept.id == b[0].concept.id:
@@ -225,11 +222,13 @@ class ConceptIndex:
             return [Match(concept, 100.0), *rest][:limit]
         return self._rank_tokens(topic_words(norm), limit)
 
-    def _rank_tokens(self, tokens: list[str], limit: int = _RANK_LIMIT) -> list[Match]:
+    def _rank_tokens(
+        self, tokens: list[str], limit: int = _RANK_LIMIT, *, whole: bool = True
+    ) -> list[Match]:
+        """Concepts ranked for a query's topic words (`whole` False: one side of a
+        comparison, where one word stands for a concept, "containers or VMs")."""
         tokens = tokens[:MAX_QUERY_TOKENS]
         resolved, query_weight, query_numerals = self._resolve(tokens)
-        if not resolved:
-            return []
         acc: dict[int, float] = defaultdict(float)
         for word, credit, _w in resolved:
             plist = self._postings[word]
@@ -243,6 +242,7 @@ class ConceptIndex:
                     acc[name_index] += credit
         best: dict[int, float] = {}
         desc = self._describe(tokens, resolved)
+        heard = [stem(t) for t in tokens] + [word for word, _c, _w in resolved]
         for name_index, matched in acc.items():
             name = self._names[name_index]
             numerals = self._concept_numerals[name.concept_index]
@@ -255,12 +255,30 @@ class ConceptIndex:
             recall_query = min(matched / query_weight, 1.0)
             recall_name = min(matched / max(name.weight, NAME_WEIGHT_FLOOR), 1.0)
             score = 100.0 * (QUERY_WEIGHT * recall_query + (1 - QUERY_WEIGHT) * recall_name)
+            concept = self.concepts[name.concept_index]
+            if len(tokens) <= 2 and "cve" in concept.tags and not self._names_it(concept, heard):
+                score *= CVE_DEMOTION  # "qemu" asks about QEMU, not about a bug in it
+            if whole and len(tokens) == 1 and recall_name < ONE_WORD_MIN_COVER:
+                # one word of a longer name ("buffer" in "QEMU FDC buffer overflow", "KVM"
+                # in "floppy bug in KVM and Xen") is a hint, not a question about it
+                score = min(score, ONE_WORD_TEXT_CAP)
             ci = name.concept_index
-            # the summary can lift a partial name match, never above a full one
-            blended = DESC_BLEND * score + (1 - DESC_BLEND) * desc.get(ci, 0.0)
-            score = max(score, min(blended, DESC_CAP))
+            # the whole text can lift a partial name match, never above a full one; one
+            # word is no paraphrase ("buffer" is not a question about VENOM)
+            if len(tokens) > 1:
+                blended = DESC_BLEND * score + TEXT_WEIGHT * desc.get(ci, 0.0)
+                score = max(score, _soft_cap(blended))
             if score > best.get(ci, -1.0):
                 best[ci] = score
+        for ci, text_score in desc.items():  # found by its text alone
+            if ci in best:
+                continue
+            numerals = self._concept_numerals[ci]
+            if query_numerals and numerals and not (numerals & query_numerals):
+                continue
+            score = _soft_cap(TEXT_WEIGHT * text_score)
+            # a word the notes only mention ("dom0") suggests where they do, no more
+            best[ci] = score if len(tokens) > 1 else min(score, ONE_WORD_TEXT_CAP)
         ranked = heapq.nsmallest(
             limit, best.items(), key=lambda kv: (-kv[1], self.concepts[kv[0]].id)
         )
@@ -291,34 +309,36 @@ class ConceptIndex:
         resolved.sort(key=lambda r: (-r[2], r[0]))
         return resolved, query_weight, query_numerals
 
+    def _names_it(self, concept: Concept, words: list[str]) -> bool:
+        """True when the query (stemmed, corrected words) uses a word of the concept's
+        title or id ("venom", "2015")."""
+        own = self._own_words.get(concept.id)
+        if own is None:
+            text = normalize(f"{concept.title} {concept.id.replace('-', ' ')}")
+            own = self._own_words[concept.id] = frozenset(content_tokens(text))
+        return any(w in own for w in words)
+
     def _describe(
         self, tokens: list[str], resolved: list[tuple[str, float, float]]
     ) -> dict[int, float]:
-        """Per concept: the share (0-100) of the query's words its summary and names use."""
+        """Per concept: the share (0-100) of the query its whole text explains."""
         stems = [stem(t) for t in tokens]
-        corrected = {word for word, _c, _w in resolved}
-        words = [t for t in stems if t in self._desc_postings] + [
-            w for w in corrected if w not in stems and w in self._desc_postings
-        ]
-        total = sum(self._desc_idf.get(t, self._unknown_idf) for t in stems)
-        acc: dict[int, float] = defaultdict(float)
-        hits: dict[int, int] = defaultdict(int)
-        for word in words:
-            plist = self._desc_postings[word]
-            if len(plist) > _COMMON_POSTINGS:
-                continue
-            w = self._desc_idf[word]
-            for ci in plist:
-                acc[ci] += w
-                hits[ci] += 1
-        # one shared word is no paraphrase: "api" in a summary must not answer "what is an API"
-        return (
-            {ci: 100.0 * min(m / total, 1.0) for ci, m in acc.items() if hits[ci] >= 2}
-            if total
-            else {}
-        )
+        corrected = [w for w, _c, _w in resolved if w not in stems and self._text.knows(w)]
+        known = stems
+        found = self._text.search([*known, *corrected])
+        if not found:
+            return {}
+        best = max(m.raw for m in found.values())
+        # the share says whether the text explains the query at all; the BM25 score,
+        # relative to the best, which of several texts that do explains it best
+        return {ci: 100.0 * m.share * (m.raw / best) ** TEXT_LEAD_POWER for ci, m in found.items()}
+
+
+def _soft_cap(score: float) -> float:
+    """Scores from text stay below a full name match (100) and keep their order."""
+    return score if score <= DESC_CAP else DESC_CAP + (score - DESC_CAP) * 0.1
 
 
 def build_index(kb: KnowledgeBase) -> ConceptIndex:
     """Build the search index for a knowledge base."""
-    return ConceptIndex(kb.concepts.values())
+    return ConceptIndex(kb.concepts.values(), kb.questions.values())

@@ -21,23 +21,27 @@ STOP_WORDS = frozenset(
     give show some any anything something thing things kind kinds type-of
     between difference differences different compare compared comparison versus vs
     exactly actually really basically simply just like also
+    t s d ll re ve m don doesn isn aren wasn won can cant dont
     """.split()
 )
 
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3"}
 _ROMAN_AFTER_TYPE = re.compile(r"\btype[\s-]*(i{1,2}|one|two|[12])\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+_HOW_DOES_IT_WORK = re.compile(r"\bhow (does|do|did|can) (.+?) work(?:s|ing)?\b")
 # Phrases with one canonical spelling, applied to queries and names alike.
 _CANONICAL = [
     (re.compile(r"\bvirtual machines?\b"), "vm"),
     (re.compile(r"\bvirtualisation\b"), "virtualization"),
     (re.compile(r"\bneighbours?\b"), "neighbor"),
+    (re.compile(r"\bk8s\b"), "kubernetes"),
 ]
 
 
-def normalize(text: str) -> str:
-    """Lowercase, fold accents and punctuation, unify numerals ("Type II" -> "type 2")."""
-    text = unicodedata.normalize("NFKD", text[:MAX_QUERY_CHARS])
+def normalize(text: str, limit: int | None = MAX_QUERY_CHARS) -> str:
+    """Lowercase, fold accents and punctuation, unify numerals ("Type II" -> "type 2");
+    a query is read up to `limit` characters (None: a whole text of the notes)."""
+    text = unicodedata.normalize("NFKD", text[:limit] if limit is not None else text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("'s ", " ").replace("'s", "")
     text = _ROMAN_AFTER_TYPE.sub(
@@ -49,6 +53,7 @@ def normalize(text: str) -> str:
     )
     text = re.sub(r"\btype(\d)\b", r"type \1", text)
     text = " ".join(_TOKEN_RE.findall(text))
+    text = _HOW_DOES_IT_WORK.sub(r"how \1 \2", text)  # a question form, like "what is"
     for pattern, canonical in _CANONICAL:
         text = pattern.sub(canonical, text)
     return text

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lookup import ConceptIndex
+from bot.knowledge_base import KnowledgeBase
+from bot.lookup import ConceptIndex, build_index
 from bot.lookup_text import normalize, stem
 
 
@@ -102,10 +103,10 @@ def test_emoji_and_control_characters_around_a_real_query(index: ConceptIndex) -
     assert result.answer is not None and result.answer.concept.id == "vm-escape"
 
 
-def test_lookup_is_deterministic(index: ConceptIndex) -> None:
+def test_lookup_is_deterministic(index: ConceptIndex, kb: KnowledgeBase) -> None:
     queries = ["escape", "security", "container", "vm", "hypervisor attack", "k8s"]
     first = [index.lookup(q) for q in queries]
-    again = [ConceptIndex(index.concepts).lookup(q) for q in queries]
+    again = [build_index(kb).lookup(q) for q in queries]
     assert first == again
 
 
