@@ -24,7 +24,10 @@ Admins:
 /virtsec daily off | daily   stop, or show the daily question's schedule
 /virtsec weekly on|off       the Monday team report in this channel (on by default)
 /virtsec post                post a question in this channel now
-/virtsec reload              reload the knowledge base"""
+/virtsec reload              reload the knowledge base
+/virtsec gaps                what I could not answer lately, most asked first
+/virtsec teach <words> = <concept-id>   make those words answer a concept here
+/virtsec forget <words>      undo a taught query"""
 
 DAILY_USAGE = (
     "Usage: /virtsec daily on HH:MM [Area/City] [weekdays|everyday] "
@@ -148,6 +151,32 @@ class Reload(_Command):
     admin: ClassVar[bool] = True
 
 
+@dataclass(frozen=True)
+class Gaps(_Command):
+    """The team's unanswered queries and refused suggestions."""
+
+    admin: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Teach(_Command):
+    """Make a query answer a concept for the team."""
+
+    admin: ClassVar[bool] = True
+    query: str
+    concept_id: str
+
+
+@dataclass(frozen=True)
+class Forget(_Command):
+    """Remove a taught query."""
+
+    admin: ClassVar[bool] = True
+    query: str
+
+
+TEACH_USAGE = "Usage: /virtsec teach <words people type> = <concept-id>"
+
 Command = (
     Lookup
     | Help
@@ -163,10 +192,14 @@ Command = (
     | WeeklyToggle
     | PostNow
     | Reload
+    | Gaps
+    | Teach
+    | Forget
 )
 """Every `/virtsec` command: routed in one place, `bot.core.Core.execute`."""
 
-_SIMPLE: dict[str, type[Help | TipCommand | Quiz | Stats | PostNow | Reload]] = {
+_SIMPLE: dict[str, type[Help | TipCommand | Quiz | Stats | PostNow | Reload | Gaps]] = {
+    "gaps": Gaps,
     "help": Help,
     "tip": TipCommand,
     "quiz": Quiz,
@@ -199,6 +232,13 @@ def parse(text: str, default_timezone: str | None = None) -> Command:
         return Leaderboard(Period(period))
     if head == "daily":
         return _daily(rest, default_timezone)
+    if head == "teach" and "=" in text:
+        query, _, concept_id = text.split(None, 1)[1].rpartition("=")
+        if not query.strip() or len(concept_id.split()) != 1:
+            raise CommandError(TEACH_USAGE)
+        return Teach(query.strip(), concept_id.strip().lower())
+    if head == "forget" and rest:
+        return Forget(" ".join(rest))
     if head == "weekly":
         if len(rest) == 1 and rest[0].lower() in ("on", "off"):
             return WeeklyToggle(rest[0].lower() == "on")

@@ -1,7 +1,8 @@
 """The terminal channel: the same core as Slack, rendered as plain text.
 
-Type `/virtsec what is VM escape` (or just the question), `/virtsec quiz` and
-answer with a letter, `/virtsec post` for a daily question, `/virtsec help`;
+Type `/virtsec what is VM escape` (or just the question; when I am not sure, type
+the number of a suggestion, or 0 for none of them), `/virtsec quiz` and answer with a
+letter, `/virtsec post` for a daily question, `/virtsec help`;
 `quit` or Ctrl-D leaves. A letter always answers the question shown last, and
 the reply says which one it answered.
 """
@@ -18,7 +19,7 @@ from bot.core import Core
 from bot.daily.channel import Announcement, PostView, Reveal
 from bot.daily.weekly import WeeklyReportView
 from bot.knowledge_base import LETTERS, Question
-from bot.results import Caller, Notice, PracticeQuestion
+from bot.results import Caller, LookupReply, Notice, PracticeQuestion
 
 CONSOLE_TEAM = CONSOLE_CHANNEL = "console"
 NOTHING_WAITING = (
@@ -58,6 +59,7 @@ class ConsoleChannel:
         if report.hardest is not None:
             q, right, n = report.hardest
             lines.append(f"  Hardest: {q.prompt} ({right}/{n} right) Answer: {q.answer}")
+        lines += [f"  Not answered: {g.query} ({g.times}x)" for g in report.unanswered]
         lines.append(
             f"  {report.participants} people, {report.answers} answers, "
             f"{report.questions} questions"
@@ -95,6 +97,7 @@ class ConsoleSession:
         user = user or getpass.getuser()
         self.caller = Caller(CONSOLE_TEAM, user, CONSOLE_CHANNEL, is_admin=True, timezone=zone)
         self.practice: Waiting | None = None
+        self.suggested: LookupReply | None = None  # what a typed number picks from
 
     def handle(self, line: str) -> str:
         """The reply to one line of input (after doing what the schedule says is due)."""
@@ -102,6 +105,8 @@ class ConsoleSession:
         text = line.strip()
         if len(text) == 1 and text.isascii() and text.isalpha():
             return self.answer(text.upper())
+        if len(text) == 1 and text.isdigit() and self.suggested is not None:
+            return self.pick(int(text))
         if text.lower().startswith("/virtsec"):
             text = text[len("/virtsec") :]
         try:
@@ -111,7 +116,23 @@ class ConsoleSession:
         reply = self.core.execute(command, self.caller)
         if isinstance(reply, PracticeQuestion):
             self.practice = Waiting("practice", reply.question)
+        if isinstance(reply, LookupReply):
+            unsure = reply.card is None and reply.lookup.suggestions
+            self.suggested = reply if unsure else None
         return render(reply)
+
+    def pick(self, number: int) -> str:
+        """A number typed after "Did you mean": that suggestion, or 0 for none of them."""
+        assert self.suggested is not None
+        query = self.suggested.lookup.query
+        suggestions = self.suggested.lookup.suggestions
+        if not 0 <= number <= len(suggestions):
+            return f"Type a number from 1 to {len(suggestions)}, or 0 for none of these."
+        self.suggested = None
+        if number == 0:
+            return render(self.core.learning.none_of_these(self.caller, query))
+        concept = suggestions[number - 1].concept
+        return render(self.core.learning.pick(self.caller, query, concept.id))
 
     def waiting(self) -> Waiting | None:
         """What a letter answers now: the practice question shown and not yet answered,

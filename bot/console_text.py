@@ -12,10 +12,12 @@ from bot.lookup import Match
 from bot.results import (
     ConceptCard,
     DailyAnswerResult,
+    GapsResult,
     HelpResult,
     LeaderboardResult,
     LookupReply,
     Notice,
+    Picked,
     PracticeOutcome,
     PracticeQuestion,
     Reply,
@@ -69,7 +71,10 @@ def render_answer(answer: LookupReply) -> str:
         )
         text = f'No good match for "{shown}" in the virtualization-security notes.'
         if result.suggestions:
-            return text + "\nDid you mean:\n" + _suggestions(result.suggestions)
+            numbered = [f"  {n}. {m.concept.title}" for n, m in enumerate(result.suggestions, 1)]
+            return "\n".join(
+                [text, "Did you mean (type its number):", *numbered, "  0. None of these"]
+            )
         return text + (
             '\nTry a concept name such as "VM escape", "type 1 hypervisor" '
             'or "k8s RBAC", or /virtsec topics.'
@@ -79,6 +84,8 @@ def render_answer(answer: LookupReply) -> str:
         parts += [render_card(c, details=False) for c in answer.compared]
     else:
         parts = [render_card(answer.card)]
+    if answer.learned:
+        parts.append("(Your team taught me this answer.)")
     if result.suggestions:
         parts.append("See also:\n" + _suggestions(result.suggestions))
     return "\n\n".join(parts)
@@ -218,6 +225,29 @@ def render_scenario(result: ScenarioResult) -> str:
     return f"{s.title}\n{'=' * min(len(s.title), WIDTH)}\n{_wrap(s.situation)}\n\n{steps}"
 
 
+def render_picked(result: Picked) -> str:
+    """The picked concept, and whether the query now answers it for the team."""
+    note = (
+        f'Thanks: "{result.query}" now answers {result.card.concept.title} directly for your team.'
+        if result.learned
+        else "Thanks, noted. When someone else picks the same, your team gets it directly."
+    )
+    return render_card(result.card) + "\n\n" + note
+
+
+def render_gaps(result: GapsResult) -> str:
+    """What the bot could not answer, most asked first."""
+    lines = [f"Questions I could not answer in the last {result.days} days:"]
+    lines += [f"  {g.times}x  {g.query}" for g in result.unanswered] or ["  (none)"]
+    lines.append('"None of these" to my suggestions:')
+    lines += [f"  {g.times}x  {g.query}" for g in result.refused] or ["  (none)"]
+    lines.append(
+        f"Taught queries: {result.taught}. Teach one with /virtsec teach <words> = "
+        "<concept-id>; undo with /virtsec forget <words>."
+    )
+    return "\n".join(lines)
+
+
 def render(reply: Reply) -> str:
     """Render any core result as text (mypy checks that every kind is handled)."""
     match reply:
@@ -245,5 +275,9 @@ def render(reply: Reply) -> str:
             return render_outcome(reply)
         case Notice():
             return ("Error: " if reply.error else "") + reply.text
+        case Picked():
+            return render_picked(reply)
+        case GapsResult():
+            return render_gaps(reply)
         case _:
             assert_never(reply)

@@ -20,6 +20,8 @@ from bot.commands import (
     DailyOff,
     DailyOn,
     DailyStatus,
+    Forget,
+    Gaps,
     Help,
     Leaderboard,
     Lookup,
@@ -28,6 +30,7 @@ from bot.commands import (
     Reload,
     ScenarioCommand,
     Stats,
+    Teach,
     TipCommand,
     Topics,
     WeeklyToggle,
@@ -39,6 +42,7 @@ from bot.daily.scheduler import Scheduler
 from bot.daily.subscriptions import Schedules
 from bot.knowledge_base import KnowledgeBase
 from bot.knowledge_sync import KnowledgeSync
+from bot.learning import Learning
 from bot.library import Library
 from bot.once import Once
 from bot.pacing import Pacer
@@ -89,13 +93,15 @@ class Core:
         self.progress = Progress(self.boards, self.practice, self.schedules)
         self.once = Once(sessions, clock)
         self.pacer = Pacer(sessions)
-        self.knowledge = KnowledgeSync(library, sessions, clock)
+        self.learning = Learning(sessions, library, self.study, clock)
+        self.knowledge = KnowledgeSync(library, sessions, clock, followers=[self.learning.look])
 
     def tidy(self) -> None:
-        """The scheduler's housekeeping: forget handled requests older than a day and
-        rate buckets idle for an hour."""
+        """The scheduler's housekeeping: forget handled requests older than a day, rate
+        buckets idle for an hour, and lookups older than the retention (90 days)."""
         self.once.forget_old()
         self.pacer.forget_idle()
+        self.learning.forget_old()
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -108,7 +114,7 @@ class Core:
             return Notice(ADMIN_ONLY, error=True)
         match command:
             case Lookup(query=query):
-                return self.study.lookup(query)
+                return self.learning.lookup(caller, query)
             case Help():
                 return HelpResult(USAGE)
             case Topics(tag=tag):
@@ -135,6 +141,12 @@ class Core:
                 return self.scheduler.post_now(caller)
             case Reload():
                 return self.reload()
+            case Gaps():
+                return self.learning.gaps(caller)
+            case Teach(query=query, concept_id=concept_id):
+                return self.learning.teach(caller, query, concept_id)
+            case Forget(query=query):
+                return self.learning.forget(caller, query)
             case _:
                 assert_never(command)
 
@@ -151,4 +163,8 @@ class Core:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait for background refreshes and reloads (tests, shutdown)."""
-        return self.answering.refresher.wait_idle(timeout) and self.knowledge.wait_idle(timeout)
+        return (
+            self.answering.refresher.wait_idle(timeout)
+            and self.knowledge.wait_idle(timeout)
+            and self.learning.wait_idle(timeout)
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -34,7 +34,11 @@ class KnowledgeSync:
         sessions: sessionmaker[Session],
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        followers: Sequence[Callable[[Session], None]] = (),
     ):
+        """`followers` are also called on each look, with a session, to follow other
+        shared facts (the team aliases)."""
+        self.followers = list(followers)
         self.library = library
         self.sessions = sessions
         self.clock = clock
@@ -75,6 +79,8 @@ class KnowledgeSync:
         try:
             with self.sessions.begin() as session:
                 wanted = session.scalar(select(SharedState.value).where(SharedState.key == KEY))
+                for follow in self.followers:
+                    follow(session)
         except (SQLAlchemyError, OSError):  # the database is down: keep serving what we have
             return
         try:

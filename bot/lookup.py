@@ -98,6 +98,7 @@ class ConceptIndex:
         self._index_names(raw, n)
         self._text = FullText(self.concepts, questions)
         self._own_words: dict[str, frozenset[str]] = {}
+        self._positions = {c.id: i for i, c in enumerate(self.concepts)}
         acronyms = {
             stem(m.lower())
             for c in self.concepts
@@ -158,6 +159,16 @@ class ConceptIndex:
             return LookupResult(query, *compared)
         ranked = self._rank(norm)
         return self._result(query, ranked)
+
+    def numerals_agree(self, query: str, concept_id: str) -> bool:
+        """False when the query names numbers the concept's names do not ("type 2" and
+        type 1): a taught query must not get round the numeral guard."""
+        position = self._positions.get(concept_id)
+        if position is None:
+            return False
+        asked = {stem(w) for w in topic_words(normalize(query)) if stem(w).isdigit()}
+        named = self._concept_numerals[position]
+        return not (asked and named and not (asked & named)) and not (asked and not named)
 
     # -- internals
 

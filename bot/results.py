@@ -56,6 +56,34 @@ class LookupReply:
     lookup: LookupResult
     card: ConceptCard | None
     compared: tuple[ConceptCard, ...] = ()
+    learned: bool = False  # answered by a query the team taught
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A suggestion someone picked for their query; `learned` when the query now answers
+    it directly for the whole team."""
+
+    card: ConceptCard
+    query: str
+    learned: bool
+
+
+class Gap(NamedTuple):
+    """A query the team asked `times` times (as last typed)."""
+
+    query: str
+    times: int
+
+
+@dataclass(frozen=True)
+class GapsResult:
+    """What the bot could not answer for a team lately, and what it was taught."""
+
+    unanswered: tuple[Gap, ...]
+    refused: tuple[Gap, ...]
+    taught: int
+    days: int
 
 
 class TopicGroup(NamedTuple):
@@ -200,5 +228,7 @@ Reply = (
     | DailyAnswerResult
     | LeaderboardResult
     | StatsResult
+    | Picked
+    | GapsResult
 )
 """Everything a command or a button gets back, for a channel to render."""

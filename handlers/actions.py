@@ -15,6 +15,8 @@ PRACTICE_ANSWER = "practice_answer"
 PRACTICE_NEXT = "practice_next"
 DAILY_ANSWER = "daily_answer"
 HOME_PRACTICE = "home_practice"
+LOOKUP_PICK = "lookup_pick"
+LOOKUP_NONE = "lookup_none"
 
 
 def numbered(kind: str, index: int) -> str:

@@ -21,7 +21,14 @@ from bot.library import Library
 from bot.pacing import Pacer
 from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
-from handlers import answer_button, app_home, concept_buttons, practice_buttons, virtsec_command
+from handlers import (
+    answer_button,
+    app_home,
+    concept_buttons,
+    lookup_buttons,
+    practice_buttons,
+    virtsec_command,
+)
 from handlers.blocks.study import render_notice
 from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
@@ -145,6 +152,7 @@ def build(
     answer_button.register(app, core, executor, replies, home)
     virtsec_command.register(app, core, settings, replies, directory)
     concept_buttons.register(app, core, replies, home)
+    lookup_buttons.register(app, core, settings, replies, directory)
     practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
     return SlackApp(app, core, home, executor, replies)

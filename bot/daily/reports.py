@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,11 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import scheduling
 from bot.daily.channel import Channel, ChannelFailed
 from bot.daily.weekly import build_report
+from bot.learning import REPORTED_GAPS, GapKind
 from bot.library import KnowledgeSource
+from bot.results import Gap
 from bot.scheduling import CLAIM_LEASE, DaySet
 from bot.scoring import Period
 from bot.storage.answers import Answers
 from bot.storage.claims import Claims
+from bot.storage.lookups import LookupLedger
 from bot.storage.posts import Posts
 from bot.storage.scores import Scores
 from bot.storage.tables import ClaimStatus, Subscription, WeeklyReport
@@ -75,6 +79,15 @@ class Reporter:
             if view.questions == 0:  # a quiet week: nothing to report, and nothing to retry
                 claims.done(report_id, token, None, now)
                 return False
+            zone = ZoneInfo(sub.timezone)
+            missed = LookupLedger(session).gaps(
+                team_id,
+                GapKind.UNANSWERED,
+                datetime.combine(week_start, time.min, zone),
+                REPORTED_GAPS,
+                until=datetime.combine(end, time.min, zone),
+            )
+            view = replace(view, unanswered=tuple(Gap(g.query, g.times) for g in missed))
         with self.sessions.begin() as session:
             if not Claims(session, WeeklyReport, CLAIM_LEASE).sending(report_id, token):
                 return False

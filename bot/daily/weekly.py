@@ -8,6 +8,7 @@ from datetime import date
 from typing import NamedTuple
 
 from bot.knowledge_base import Concept, KnowledgeBase, Question
+from bot.results import Gap
 from bot.scoring import Ranked, rank
 from bot.storage.answers import WeekAnswer
 from bot.storage.scores import Points
@@ -50,6 +51,7 @@ class WeeklyReportView:
     participants: int
     answers: int
     questions: int
+    unanswered: tuple[Gap, ...] = ()  # the team's most asked questions the bot missed
 
 
 def build_report(

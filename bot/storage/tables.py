@@ -244,3 +244,44 @@ class CallPace(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
+
+
+class LookupEvent(Base):
+    """A lookup the bot could not answer, or whose suggestions someone refused ("None of
+    these"): what `/virtsec gaps` and the weekly report list. Kept RETENTION_DAYS."""
+
+    __tablename__ = "lookup_events"
+    __table_args__ = (Index("ix_lookup_events_team_time", "team_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(16))  # a GapKind
+    key: Mapped[str] = mapped_column(String(200))  # the normalised query
+    query: Mapped[str] = mapped_column(String(200))  # as typed (shortened)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LookupPick(Base):
+    """A "Did you mean" suggestion someone picked for a query (their latest pick)."""
+
+    __tablename__ = "lookup_picks"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    concept_id: Mapped[str] = mapped_column(String(128))
+    picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class TeamAlias(Base):
+    """A query a team taught the bot: it answers the concept directly, for that team."""
+
+    __tablename__ = "team_aliases"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    concept_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # "picks" or "admin"
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

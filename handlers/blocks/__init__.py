@@ -12,10 +12,12 @@ from typing import assert_never
 from bot.results import (
     ConceptCard,
     DailyAnswerResult,
+    GapsResult,
     HelpResult,
     LeaderboardResult,
     LookupReply,
     Notice,
+    Picked,
     PracticeOutcome,
     PracticeQuestion,
     Reply,
@@ -29,8 +31,10 @@ from handlers.blocks.daily import render_answer_outcome, render_leaderboard, ren
 from handlers.blocks.study import (
     render_answer,
     render_card,
+    render_gaps,
     render_help,
     render_notice,
+    render_picked,
     render_practice_outcome,
     render_practice_question,
     render_scenario,
@@ -66,5 +70,9 @@ def render(reply: Reply) -> Rendered:
             return render_practice_outcome(reply)
         case Notice():
             return render_notice(reply)
+        case Picked():
+            return render_picked(reply)
+        case GapsResult():
+            return render_gaps(reply)
         case _:
             assert_never(reply)

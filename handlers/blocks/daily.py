@@ -21,6 +21,7 @@ from handlers.blocks.common import (
     choice_lines,
     concept_buttons,
     context,
+    echo,
     escape,
     finish,
     header,
@@ -289,6 +290,15 @@ def render_weekly_report(report: WeeklyReportView) -> Rendered:
             section(
                 f"*Hardest question* ({right} of {n} right)\n{escape(q.prompt)}"
                 f"\n*Answer:* {escape(answer)}"
+            )
+        )
+    if report.unanswered:
+        asked = "\n".join(f"{g.times}× {echo(g.query)}" for g in report.unanswered)
+        blocks.append(
+            section(
+                "*Questions I could not answer this week*\n"
+                + asked
+                + "\n_Admins can teach me: `/virtsec teach <words> = <concept-id>`._"
             )
         )
     blocks.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
@@ -9,16 +10,19 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from bot.lookup import Match
 from bot.results import (
     ConceptCard,
+    Gap,
+    GapsResult,
     HelpResult,
     LookupReply,
     Notice,
+    Picked,
     PracticeOutcome,
     PracticeQuestion,
     ScenarioResult,
     TipResult,
     TopicList,
 )
-from handlers.actions import PRACTICE_NEXT, SHARE_CONCEPT
+from handlers.actions import LOOKUP_NONE, LOOKUP_PICK, PRACTICE_NEXT, SHARE_CONCEPT, numbered
 from handlers.blocks.common import (
     MAX_BLOCKS,
     Rendered,
@@ -76,6 +80,26 @@ def _suggestion_buttons(matches: Sequence[Match]) -> list[Block]:
     return [ActionsBlock(elements=concept_buttons(m.concept for m in matches))]
 
 
+MAX_PICKED_QUERY = 300  # of a query carried in a button (Slack allows 2,000 per value)
+
+
+def pick_value(query: str, concept_id: str | None = None) -> str:
+    """A "Did you mean" button's value: the query it answers, and the concept picked."""
+    value = {"q": query[:MAX_PICKED_QUERY]}
+    if concept_id is not None:
+        value["c"] = concept_id
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _pick_buttons(query: str, matches: Sequence[Match]) -> list[Block]:
+    picks = [
+        button(m.concept.title, numbered(LOOKUP_PICK, i), pick_value(query, m.concept.id))
+        for i, m in enumerate(matches)
+    ]
+    picks.append(button("None of these", LOOKUP_NONE, pick_value(query)))
+    return [ActionsBlock(elements=picks)]
+
+
 def render_answer(answer: LookupReply) -> Rendered:
     """A lookup answer, a comparison, or an honest no-match with 'did you mean' buttons."""
     result = answer.lookup
@@ -83,8 +107,8 @@ def render_answer(answer: LookupReply) -> Rendered:
         text = f"No good match for “{echo(result.query)}” in the virtualization-security notes."
         blocks: list[Block] = [section(text)]
         if result.suggestions:
-            blocks.append(context("Did you mean:"))
-            blocks += _suggestion_buttons(result.suggestions)
+            blocks.append(context("Did you mean one of these? Your pick helps me learn."))
+            blocks += _pick_buttons(result.query, result.suggestions)
         else:
             blocks.append(
                 context(
@@ -100,10 +124,42 @@ def render_answer(answer: LookupReply) -> Rendered:
             blocks += [DividerBlock(), *card_blocks(card, details=False)]
         return finish(f"Comparing {names}", blocks)
     blocks = card_blocks(answer.card)
+    if answer.learned:
+        blocks.append(context("Your team taught me this answer."))
     if result.suggestions:
         blocks.append(context("See also:"))
         blocks += _suggestion_buttons(result.suggestions)
     return finish(f"{answer.card.concept.title}: {answer.card.concept.summary}", blocks)
+
+
+def render_picked(result: Picked) -> Rendered:
+    """The picked concept, and whether the query now answers it for the whole team."""
+    note = (
+        f"Thanks: “{echo(result.query)}” now answers this directly for your team."
+        if result.learned
+        else "Thanks, noted. When someone else picks the same, your team gets it directly."
+    )
+    blocks = [*card_blocks(result.card), context(note)]
+    card = result.card.concept
+    return finish(f"{card.title}: {card.summary}", blocks)
+
+
+def render_gaps(result: GapsResult) -> Rendered:
+    """What the bot could not answer lately, most asked first (admins)."""
+
+    def listed(gaps: Sequence[Gap]) -> str:
+        return "\n".join(f"{g.times}× {echo(g.query)}" for g in gaps) or "_none_"
+
+    blocks: list[Block] = [
+        header(f"Lookup gaps, last {result.days} days"),
+        section("*Questions I could not answer*\n" + listed(result.unanswered)),
+        section("*“None of these” to my suggestions*\n" + listed(result.refused)),
+        context(
+            f"Taught queries: {result.taught}. Teach one with `/virtsec teach <words> = "
+            "<concept-id>`; undo with `/virtsec forget <words>`."
+        ),
+    ]
+    return finish(f"Lookup gaps, last {result.days} days", blocks)
 
 
 def render_help(result: HelpResult) -> Rendered:

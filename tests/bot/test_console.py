@@ -42,3 +42,29 @@ def test_the_console_never_posts_slack_channels_questions(
         )
     assert per_channel == {CONSOLE_CHANNEL: 1}  # the Slack channel's question is left alone
     assert "*** Daily practice question" in out.getvalue()
+
+
+def test_the_console_offers_numbered_suggestions_and_learns_from_picks(
+    sessions: sessionmaker[Session], kb: KnowledgeBase
+) -> None:
+    clock = Clock(datetime(2026, 1, 12, 8, 0, tzinfo=UTC))
+    channel = ConsoleChannel(io.StringIO())
+    core = Core(Library(lambda: kb), sessions, channel, clock=clock)
+    me = ConsoleSession(core, channel, user="me")  # the console's user is its admin
+    unsure = me.handle("firewall between vms")
+    assert "Did you mean (type its number):" in unsure and "0. None of these" in unsure
+    numbered = [line for line in unsure.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
+    number = next(n for n, line in enumerate(numbered, 1) if "Virtual network security" in line)
+    assert "Type a number from 1" in me.handle("7")
+    picked = me.handle(str(number))
+    assert picked.startswith("Virtual network security")
+    assert '"firewall between vms" now answers Virtual network security directly' in picked
+    assert me.handle("firewall between VMs").startswith("Virtual network security")
+    assert "(Your team taught me this answer.)" in me.handle("firewall between vms")
+    me.handle("what is the capital of France")
+    assert "None of these" in me.handle("security")
+    assert me.handle("0").startswith("Thanks, noted.")
+    assert me.handle("5").startswith("No good match")  # nothing offered: "5" is a lookup
+    gaps = me.handle("/virtsec gaps")
+    assert "1x  what is the capital of France" in gaps and "1x  security" in gaps
+    assert core.wait_idle()

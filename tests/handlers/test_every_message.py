@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.commands import DailyOn, Help, Leaderboard, Lookup, ScenarioCommand, Stats, Topics
+from bot.commands import DailyOn, Gaps, Help, Leaderboard, Lookup, ScenarioCommand, Stats, Topics
 from bot.core import Core
 from bot.daily.channel import Announcement
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
-from bot.results import Caller, Notice, PracticeQuestion
+from bot.results import Caller, Gap, GapsResult, Notice, Picked, PracticeQuestion
 from bot.scheduling import DaySet
 from bot.scoring import Period
 from bot.storage.db import make_engine, session_factory
@@ -40,6 +40,7 @@ from tests.fakes.slack_api import FakeSlack
 
 TEAM, CHANNEL = "T1", "C1"
 ADMIN = Caller(TEAM, "UADMIN", CHANNEL, is_admin=True)
+UNSURE = "firewall between vms"
 VETERAN = Caller(TEAM, "UVETERAN", CHANNEL)
 Message = tuple[str, list[dict[str, Any]]]
 
@@ -65,6 +66,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterat
         chosen = q.answer_index if i % 3 else (q.answer_index + 1) % len(q.choices)
         core.practice.answer(VETERAN, q.id, chosen)
     clock.now += timedelta(days=30)
+    core.execute(Lookup("firewall between vms"), VETERAN)  # a gap for /virtsec gaps
+    assert core.wait_idle()
     yield core, channel, kb
     assert core.wait_idle()
     engine.dispose()
@@ -133,6 +136,19 @@ def messages(world: Any) -> dict[str, Message]:
             datetime(2026, 1, 20, 8, 0, tzinfo=UTC),
         )
     )
+    for report in channel.reports[-1:]:  # with the questions nobody got an answer to
+        asked = tuple(Gap(f"question {n} <!channel> " + "x" * 150, 9 - n) for n in range(3))
+        out["weekly with gaps"] = render_weekly_report(replace(report, unanswered=asked))
+    # "Did you mean" picks, and what admins see of the gaps
+    long_query = "firewall between vms " + "and more words " * 40
+    for name, query in [("did you mean, long query", long_query), ("did you mean", UNSURE)]:
+        out[name] = render(core.execute(Lookup(query), newcomer))
+    card = core.study.card(kb.concepts["virtual-network-security"])
+    out["picked"] = render(Picked(card, UNSURE, learned=False))
+    out["picked, learned"] = render(Picked(card, long_query, learned=True))
+    out["gaps"] = render(core.execute(Gaps(), ADMIN))
+    many = tuple(Gap(f"query {n} <@U1> " + "y" * 180, n) for n in range(10, 0, -1))
+    out["gaps, full"] = render(GapsResult(many, many, 12, 30))
     out["notice"] = render(Notice("Posted a new question in this channel."))
     out["error"] = render(Notice("Only virtsec admins can do that. <!channel>", error=True))
     return out
