@@ -78,7 +78,7 @@ class Core:
         channel: Channel,
         *,
         clock: Callable[[], datetime] = utc_now,
-        refresh_interval: float = 2.0,
+        refresh_interval: float = 2.25,
         rng: random.Random | None = None,
     ):
         self.library = library

@@ -79,8 +79,6 @@ class KnowledgeSync:
         try:
             with self.sessions.begin() as session:
                 wanted = session.scalar(select(SharedState.value).where(SharedState.key == KEY))
-                for follow in self.followers:
-                    follow(session)
         except (SQLAlchemyError, OSError):  # the database is down: keep serving what we have
             return
         try:
@@ -88,6 +86,12 @@ class KnowledgeSync:
                 self._follow(wanted)
         except Exception:  # the thread ends, the next check tries again
             logger.exception("following knowledge %s failed; serving the one loaded", wanted)
+        for follow in self.followers:  # each on its own: one failing never stops the others
+            try:
+                with self.sessions.begin() as session:
+                    follow(session)
+            except Exception:
+                logger.exception("following shared state failed; the next check tries again")
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait for a background reload (tests, shutdown)."""

@@ -117,23 +117,27 @@ class Learning:
             return Notice(GONE, error=True)
         card = self.study.card(concept)
         key = lookup_key(query)
-        if not key:
+        offered = {m.concept.id for m in self.study.lookup(query).lookup.suggestions}
+        if not key or concept_id not in offered:  # not a suggestion the query gets now
             return Picked(card, as_typed(query), learned=False)
         now = self.clock()
         with self.sessions.begin() as session:
-            ledger = LookupLedger(session)
-            pickers = ledger.pick(caller.team_id, key, caller.user_id, concept_id, now)
-            learned = False
-            if self.knowledge.index.numerals_agree(query, concept_id) and (
-                caller.is_admin or pickers >= PICKERS_TO_LEARN
-            ):
-                source = "admin" if caller.is_admin else "picks"
-                learned = ledger.teach(
-                    caller.team_id, key, concept_id, source, caller.user_id, now,
-                    replace=caller.is_admin,
-                )  # fmt: skip
-            if learned:
-                self._bump(session)
+            LookupLedger(session).pick(caller.team_id, key, caller.user_id, concept_id, now)
+        learned = False
+        if self.knowledge.index.numerals_agree(query, concept_id):
+            with self.sessions.begin() as session:
+                # counted after the pick committed, so two people picking at once both
+                # see each other
+                ledger = LookupLedger(session)
+                pickers = ledger.pickers(caller.team_id, key, concept_id)
+                if caller.is_admin or pickers >= PICKERS_TO_LEARN:
+                    source = "admin" if caller.is_admin else "picks"
+                    learned = ledger.teach(
+                        caller.team_id, key, concept_id, source, caller.user_id, now,
+                        replace=caller.is_admin,
+                    )  # fmt: skip
+                if learned:
+                    self._bump(session)
         if learned:
             self._reload()
         return Picked(card, as_typed(query), learned)
@@ -149,7 +153,7 @@ class Learning:
 
     def gaps(self, caller: Caller) -> GapsResult:
         """The team's most frequent unanswered queries and refused suggestions."""
-        self._recorder.wait_idle(2.0)  # what was just asked counts
+        self._recorder.wait_idle(2.0)  # what was just asked counts (run after the ack)
         since = self.clock() - GAPS_WINDOW
         with self.sessions.begin() as session:
             ledger = LookupLedger(session)
@@ -300,9 +304,13 @@ class _Recorder:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
-            for _ in batch:
-                self._queue.task_done()
+            try:
+                self._write(batch)
+            except Exception:  # never let the thread die with rows waiting
+                logger.exception("recording %d unanswered lookups failed", len(batch))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
     def _write(self, batch: list[Event]) -> None:
         for attempt in range(self.TRIES):
@@ -311,7 +319,11 @@ class _Recorder:
                     LookupLedger(session).record(batch)
                 return
             except (SQLAlchemyError, OSError):
-                if attempt == self.TRIES - 1:
-                    logger.exception("could not record %d unanswered lookups", len(batch))
-                else:
+                if attempt < self.TRIES - 1:
                     time.sleep(0.5 * (attempt + 1))
+        for event in batch:  # one bad row must not lose the others
+            try:
+                with self.sessions.begin() as session:
+                    LookupLedger(session).record([event])
+            except (SQLAlchemyError, OSError):
+                logger.exception("could not record an unanswered lookup of %s", event.team_id)

@@ -54,11 +54,15 @@ class Pacer:
         self.sessions = sessions
         self.clock = clock
 
-    def take(self, scope: str, bucket: str, rate: Rate, max_wait: float) -> Turn:
-        """Take the next turn of a bucket if it comes within `max_wait` seconds."""
+    def take(
+        self, scope: str, bucket: str, rate: Rate, max_wait: float, not_before: float = 0.0
+    ) -> Turn:
+        """Take the next turn of a bucket if it comes within `max_wait` seconds (and not
+        before the time `not_before`: a call that also waits for another bucket's turn)."""
         scope, bucket = scope[:MAX_KEY], bucket[:MAX_KEY]
         now = self.clock()
-        start = case((CallPace.next_at > now, CallPace.next_at), else_=literal(now))
+        floor = now if not_before <= now else not_before + rate.tolerance
+        start = case((CallPace.next_at > floor, CallPace.next_at), else_=literal(floor))
         with self.sessions.begin() as session:
             self._ensure(session, scope, bucket, now)
             granted = session.execute(
@@ -75,8 +79,10 @@ class Pacer:
                 return Turn(True, max(0.0, granted - rate.interval - rate.tolerance - now))
             next_at = session.execute(
                 select(CallPace.next_at).where(CallPace.scope == scope, CallPace.bucket == bucket)
-            ).scalar_one()
-            return Turn(False, max(0.0, next_at - rate.tolerance - now))
+            ).scalar()
+            if next_at is None:  # forgotten as idle meanwhile: an empty bucket
+                return Turn(True, 0.0)
+            return Turn(False, max(0.0, max(next_at, floor) - rate.tolerance - now))
 
     def hold(self, scope: str, bucket: str, rate: Rate, seconds: float) -> None:
         """Nobody calls this bucket for `seconds` (the service said to slow down)."""

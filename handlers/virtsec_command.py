@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.commands import CommandError, DailyOn, PostNow, Reload, parse
+from bot.commands import CommandError, DailyOn, Gaps, PostNow, Reload, parse
 from bot.config import Settings
 from bot.core import Core
 from bot.results import Caller, Notice
@@ -23,7 +23,8 @@ from handlers.slack_context import (
 )
 from handlers.slack_users import Directory, SlackUnavailable
 
-SLOW = (PostNow, Reload, DailyOn)  # call Slack or reload: acknowledged first, done after
+# call Slack, reload or read a lot: acknowledged first, done after
+SLOW = (PostNow, Reload, DailyOn, Gaps)
 LATER = "virtsec_later"
 REPLAYED = "That command was already carried out."
 

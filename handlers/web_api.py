@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web.slack_response import SlackResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.pacing import Pacer, Rate
@@ -37,10 +38,13 @@ PACED: dict[str, Rate] = {
     "chat.postMessage": Rate(interval=1.0, burst=3),
 }
 PER_CHANNEL = {"chat.postMessage"}
-#: one message (a daily question's live count) is updated at most every 2 s by everyone;
-#: turns are 2.25 s apart because a loaded machine can delay one call's arrival at Slack
-#: by a tenth of a second or two more than the next one's (measured: 1.93 s at 2.0)
-MESSAGE_UPDATES = Rate(interval=2.25, burst=1)
+#: one message (a daily question's live count) is updated at most every 2 s by everyone
+#: (the count refreshes themselves are claimed 2.25 s apart: a loaded machine can delay one
+#: call's arrival at Slack by a tenth of a second or two more than the next one's)
+MESSAGE_UPDATES = Rate(interval=2.0, burst=1)
+#: the longest a call waits for its turn: a Home tab refresh runs on the shared listener
+#: threads, so it is dropped (the next answer refreshes it) rather than held long
+MAX_WAIT = {"views.publish": 5.0}
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -94,31 +98,47 @@ class PacedWebClient(WebClient):
                 wait = _retry_after(exc.response)
                 if attempt == MAX_RATE_LIMIT_RETRIES or wait > MAX_RETRY_AFTER:
                     if self.pacer is not None:
-                        self.pacer.hold(scope, bucket, rate, wait)
+                        self._hold(scope, bucket, rate, wait)
                     raise
                 if self.pacer is None:  # no database: this process waits on its own
                     time.sleep(wait)
                 else:
                     logger.info("%s rate limited for %s s: every process waits", bucket, wait)
-                    self.pacer.hold(scope, bucket, rate, wait)
+                    self._hold(scope, bucket, rate, wait)
         raise AssertionError("unreachable")
 
     def _turn(
         self, api_method: str, scope: str, bucket: str, rate: Rate, args: dict[str, Any]
     ) -> float:
-        """Take this call's turns (of its message, then of its method); how long to wait."""
+        """Take this call's turns (of its method, then of its message, not before the
+        method's); how long to wait. Without the database, the call is refused as Slack
+        would refuse it, so it is known not to have been sent."""
         assert self.pacer is not None
-        wait = 0.0
-        if api_method == "chat.update":  # a message is updated every 2 s at most
-            message = f"message:{args.get('channel', '')}:{args.get('ts', '')}"
-            turn = self.pacer.take(scope, message, MESSAGE_UPDATES, MAX_RETRY_AFTER)
+        max_wait = MAX_WAIT.get(api_method, MAX_RETRY_AFTER)
+        try:
+            turn = self.pacer.take(scope, bucket, rate, max_wait)
             if not turn.granted:
                 raise self._refused(api_method, turn.wait)
-            wait = turn.wait
-        turn = self.pacer.take(scope, bucket, rate, MAX_RETRY_AFTER)
-        if not turn.granted:
-            raise self._refused(api_method, turn.wait)
-        return max(wait, turn.wait)
+            if api_method != "chat.update":
+                return turn.wait
+            # one message is updated every 2 s at most, counted from when it really goes
+            message = f"message:{args.get('channel', '')}:{args.get('ts', '')}"
+            mine = self.pacer.take(
+                scope, message, MESSAGE_UPDATES, max_wait, not_before=time.time() + turn.wait
+            )
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("the rate budget is unreachable (%s): %s not sent", exc, api_method)
+            raise self._refused(api_method, 1.0) from exc
+        if not mine.granted:
+            raise self._refused(api_method, mine.wait)
+        return max(turn.wait, mine.wait)
+
+    def _hold(self, scope: str, bucket: str, rate: Rate, wait: float) -> None:
+        assert self.pacer is not None
+        try:
+            self.pacer.hold(scope, bucket, rate, wait)
+        except (SQLAlchemyError, OSError) as exc:  # the 429 itself still stands
+            logger.warning("could not share a rate limit on %s: %s", bucket, exc)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PacedWebClient:
         # Bolt deep-copies each request for its lazy listeners: the copy shares the

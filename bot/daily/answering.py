@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.coalescer import Coalescer
-from bot.daily.channel import Channel, Reveal, post_view
+from bot.daily.channel import Channel, ChannelFailed, Reveal, post_view
 from bot.library import KnowledgeSource
 from bot.results import DailyAnswerResult
 from bot.scoring import ClickStatus, Period, period_bounds
@@ -16,6 +17,8 @@ from bot.storage.answers import Answers
 from bot.storage.clicks import ClickLedger, Grade, PostRow
 from bot.storage.posts import Posts
 from bot.storage.tables import ClaimStatus
+
+logger = logging.getLogger(__name__)
 
 MAX_ID_DIGITS = 12
 
@@ -108,7 +111,13 @@ class Answering:
             if not posts.claim_refresh(post_id, count, self.wall(), interval):
                 return self.refresher.interval
             view = post_view(self.knowledge.kb, post, count)
-        self.channel.update_question(view)
+        try:
+            self.channel.update_question(view)
+        except ChannelFailed as exc:  # Slack (or the rate budget) refused: try again later
+            logger.warning("the count on post %s was not refreshed (%s)", post_id, exc.reason)
+            with self.sessions.begin() as session:
+                Posts(session).unshow(post_id, count)
+            return self.refresher.interval
         self._unless_closed_meanwhile(post_id)
         return None
 

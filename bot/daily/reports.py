@@ -86,6 +86,7 @@ class Reporter:
                 datetime.combine(week_start, time.min, zone),
                 REPORTED_GAPS,
                 until=datetime.combine(end, time.min, zone),
+                min_people=2,  # what one person typed privately is not put in a channel
             )
             view = replace(view, unanswered=tuple(Gap(g.query, g.times) for g in missed))
         with self.sessions.begin() as session:

@@ -27,12 +27,13 @@ class Event(NamedTuple):
 
 
 class GapRow(NamedTuple):
-    """A query asked `times` times, as last typed."""
+    """A query asked `times` times by `people` people, as last typed."""
 
     kind: str
     key: str
     query: str
     times: int
+    people: int
 
 
 class AliasRow(NamedTuple):
@@ -63,9 +64,8 @@ class LookupLedger:
             for e in events
         )
 
-    def pick(self, team_id: str, key: str, user_id: str, concept_id: str, at: datetime) -> int:
-        """Record a person's pick for a query (their latest counts); how many different
-        people of the team picked that concept for it."""
+    def pick(self, team_id: str, key: str, user_id: str, concept_id: str, at: datetime) -> None:
+        """Record a person's pick for a query (their latest pick counts)."""
         stmt = insert_ignoring_conflicts(self.session, LookupPick).values(
             team_id=team_id,
             key=key[:MAX_TEXT],
@@ -79,6 +79,9 @@ class LookupLedger:
                 set_={"concept_id": concept_id, "picked_at": at},
             )
         )
+
+    def pickers(self, team_id: str, key: str, concept_id: str) -> int:
+        """How many different people of the team picked that concept for the query."""
         return int(
             self.session.scalar(
                 select(func.count()).where(
@@ -156,26 +159,32 @@ class LookupLedger:
         since: datetime,
         limit: int,
         until: datetime | None = None,
+        min_people: int = 1,
     ) -> list[GapRow]:
-        """A team's most frequent queries of one kind in a time span, most asked first."""
+        """A team's most frequent queries of one kind in a time span, most asked first,
+        asked by at least `min_people` different people."""
         latest = func.max(LookupEvent.id)
         span = [LookupEvent.created_at >= since]
         if until is not None:
             span.append(LookupEvent.created_at < until)
+        people = func.count(LookupEvent.user_id.distinct())
         counted = (
-            select(LookupEvent.key, func.count().label("n"), latest.label("last"))
+            select(
+                LookupEvent.key, func.count().label("n"), people.label("p"), latest.label("last")
+            )
             .where(LookupEvent.team_id == team_id, LookupEvent.kind == kind, *span)
             .group_by(LookupEvent.key)
+            .having(people >= min_people)
             .order_by(func.count().desc(), LookupEvent.key)
             .limit(limit)
             .subquery()
         )
         rows = self.session.execute(
-            select(counted.c.key, LookupEvent.query, counted.c.n)
+            select(counted.c.key, LookupEvent.query, counted.c.n, counted.c.p)
             .join(LookupEvent, LookupEvent.id == counted.c.last)
             .order_by(counted.c.n.desc(), counted.c.key)
         )
-        return [GapRow(kind, key, query, int(n)) for key, query, n in rows]
+        return [GapRow(kind, key, query, int(n), int(p)) for key, query, n, p in rows]
 
     def forget_before(self, cutoff: datetime) -> int:
         """Delete lookup events and picks older than the cutoff; how many rows."""

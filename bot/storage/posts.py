@@ -140,6 +140,16 @@ class Posts:
         )
         return rowcount(result) == 1
 
+    def unshow(self, post_id: int, count: int) -> None:
+        """The refresh that was to show `count` failed: forget it was shown, so the next
+        refresh shows it again."""
+        self.session.execute(
+            update(DailyPost)
+            .where(DailyPost.id == post_id, DailyPost.shown_count == count)
+            .values(shown_count=-1)
+            .execution_options(synchronize_session=False)
+        )
+
     def count_between(self, team_id: str, channel_id: str, start: date, end: date) -> int:
         """How many questions were posted with dates in [start, end)."""
         return int(

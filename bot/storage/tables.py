@@ -251,7 +251,10 @@ class LookupEvent(Base):
     these"): what `/virtsec gaps` and the weekly report list. Kept RETENTION_DAYS."""
 
     __tablename__ = "lookup_events"
-    __table_args__ = (Index("ix_lookup_events_team_time", "team_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_lookup_events_team_time", "team_id", "created_at"),
+        Index("ix_lookup_events_created_at", "created_at"),  # the retention's deletes
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(ID)

@@ -45,6 +45,12 @@ def echo(text: str) -> str:
     return escape(clean)
 
 
+def quoted(text: str) -> str:
+    """User text shown in a channel as inline code: escaped, shortened, and neither a
+    link nor a mention (Slack formats nothing inside a code span)."""
+    return "`" + echo(text).replace("`", "'") + "`"
+
+
 def section(text: str) -> SectionBlock:
     """A markdown section."""
     return SectionBlock(text=MarkdownTextObject(text=text))

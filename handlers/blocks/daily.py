@@ -21,10 +21,10 @@ from handlers.blocks.common import (
     choice_lines,
     concept_buttons,
     context,
-    echo,
     escape,
     finish,
     header,
+    quoted,
     section,
     sources,
 )
@@ -293,7 +293,7 @@ def render_weekly_report(report: WeeklyReportView) -> Rendered:
             )
         )
     if report.unanswered:
-        asked = "\n".join(f"{g.times}× {echo(g.query)}" for g in report.unanswered)
+        asked = "\n".join(f"{g.times}× {quoted(g.query)}" for g in report.unanswered)
         blocks.append(
             section(
                 "*Questions I could not answer this week*\n"

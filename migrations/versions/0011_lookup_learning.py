@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_lookup_events_team_time", "lookup_events", ["team_id", "created_at"])
+    op.create_index("ix_lookup_events_created_at", "lookup_events", ["created_at"])
     op.create_table(
         "lookup_picks",
         sa.Column("team_id", sa.String(length=64), nullable=False),
@@ -55,5 +56,6 @@ def downgrade() -> None:
     op.drop_table("team_aliases")
     op.drop_index("ix_lookup_picks_picked_at", table_name="lookup_picks")
     op.drop_table("lookup_picks")
+    op.drop_index("ix_lookup_events_created_at", table_name="lookup_events")
     op.drop_index("ix_lookup_events_team_time", table_name="lookup_events")
     op.drop_table("lookup_events")

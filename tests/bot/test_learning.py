@@ -156,6 +156,7 @@ def test_gaps_count_unanswered_and_refused_queries_of_the_last_30_days(
     core.execute(Lookup("what is the capital of <!channel>"), person("U1", team="T2"))
     core.learning.none_of_these(person("U2"), UNSURE)
     core.execute(Lookup("what is vm escape"), person("U1"))  # answered: not a gap
+    assert core.wait_idle()
     gaps = core.execute(Gaps(), person("UADMIN", admin=True))
     assert isinstance(gaps, GapsResult)
     assert [(g.query, g.times) for g in gaps.unanswered] == [

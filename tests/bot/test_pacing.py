@@ -3,6 +3,7 @@ up front, a "slow down" holds everyone, and no two callers get the same turn."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from sqlalchemy import Engine, select
@@ -108,3 +109,21 @@ def test_idle_buckets_are_forgotten_and_busy_ones_kept(engine: Engine) -> None:
     with sessions() as session:
         kept = session.execute(select(CallPace.bucket)).scalars().all()
     assert kept == ["chat.postMessage:C2"]
+
+
+def test_a_turn_that_waits_for_another_bucket_counts_from_when_it_goes(
+    engine: Engine,
+) -> None:
+    # one message's updates (every 2 s) behind its method's budget, held for 5 s by a 429:
+    # the message's turns are counted from when each update really goes
+    clock = Clock()
+    pacer = Pacer(session_factory(engine), clock)
+    method, message = Rate(interval=1.2, burst=4), Rate(interval=2.0)
+    pacer.hold("team", "chat.update", method, seconds=5)
+    goes = []
+    for _ in range(3):
+        wait = pacer.take("team", "chat.update", method, 60).wait
+        mine = pacer.take("team", "msg", message, 60, not_before=clock.now + wait)
+        goes.append(max(wait, mine.wait))
+    assert goes[0] >= 5.0
+    assert all(b - a >= 2.0 for a, b in itertools.pairwise(goes)), goes

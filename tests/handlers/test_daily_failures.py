@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -12,15 +13,18 @@ from sqlalchemy import Engine
 
 from bot.commands import DailyOn
 from bot.core import Core
+from bot.daily.channel import ChannelFailed
 from bot.knowledge_base import KnowledgeBase
 from bot.library import Library
+from bot.pacing import Pacer
 from bot.results import Caller
 from bot.scheduling import DaySet
-from bot.storage.db import session_factory
+from bot.storage.db import make_engine, session_factory
 from handlers.slack_channel import SlackChannel
-from handlers.web_api import BoundedRateLimitRetryHandler
+from handlers.web_api import BoundedRateLimitRetryHandler, build_client
 from tests.fakes.clock import Clock
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
+from tests.handlers.conftest import settings_for
 
 ADMIN = Caller(TEAM_ID, "UADMIN", "C1", is_admin=True)
 
@@ -144,3 +148,20 @@ def test_a_question_gone_from_the_notes_does_not_stop_the_channel(
     clock.advance(minutes=1)
     core.scheduler.tick()
     assert len(questions(slack)) == 2
+
+
+def test_a_post_whose_rate_budget_is_unreachable_is_not_sent_and_known_not_sent(
+    tmp_path: Path,
+) -> None:
+    # the shared budget lives in the database: when it cannot be read, nothing goes to
+    # Slack and the post is reported as refused (so the next tick may try again), never as
+    # "maybe sent"
+    broken = make_engine(f"sqlite:///{tmp_path}/missing/dir/virtsec.db")
+    with FakeSlack() as slack:
+        client = build_client(settings_for(slack, tmp_path))
+        client.pacer = Pacer(session_factory(broken))
+        with pytest.raises(ChannelFailed) as raised:
+            SlackChannel(client)._post("C1", "hello", [])
+        assert raised.value.reason == "ratelimited"
+        assert slack.calls == []
+    broken.dispose()

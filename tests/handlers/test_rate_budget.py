@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import Engine
 
 from tests.fakes.slack_api import RATE_LIMITS, FakeSlack
@@ -31,7 +32,7 @@ def test_a_burst_of_home_tabs_across_two_processes_stays_within_slacks_limit(
     assert sorted(c.args["user_id"] for c in calls) == [f"U{k:03d}" for k in range(people)]
     interval, _burst = RATE_LIMITS["views.publish"]
     spread = calls[-1].at - calls[0].at
-    assert spread >= (people - 8 - 1) * interval  # paced after the first 8, not at once
+    assert spread >= (people - 8 - 2) * interval  # paced after the first 8, not at once
 
 
 def test_a_429_heard_by_one_process_holds_the_other(
@@ -64,11 +65,11 @@ def test_posts_to_one_channel_from_two_processes_keep_slacks_pace(
     calls = fake_slack.calls_to("chat.postMessage")
     assert {c.args["channel"] for c in calls} == {"C1"}
     interval, _burst = RATE_LIMITS["chat.postMessage"]
-    assert calls[-1].at - calls[0].at >= (shares - 3 - 1) * interval
+    assert calls[-1].at - calls[0].at >= (shares - 3 - 2) * interval
 
 
 def test_a_long_retry_after_stops_every_process_calling_slack_until_it_ends(
-    serve: Serve, fake_slack: FakeSlack, engine: Engine
+    serve: Serve, fake_slack: FakeSlack, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     first, second = serve(engine=engine), serve(engine=engine)
     fake_slack.fail_next("views.publish", status=429, retry_after=120)
@@ -76,8 +77,19 @@ def test_a_long_retry_after_stops_every_process_calling_slack_until_it_ends(
     assert fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.publish")) == 1)
     opened(second, "USECOND", "EvLong2")
     opened(first, "UTHIRD", "EvLong3")
-    time.sleep(1.0)  # the lazy listeners ran: they were refused here, not by Slack
-    assert len(fake_slack.calls_to("views.publish")) == 1
+
+    def refused_here(user: str) -> bool:
+        return any(
+            f"views.publish for {user} failed" in r.getMessage()
+            and "shared rate budget is spent" in r.getMessage()
+            for r in caplog.records
+        )
+
+    deadline = time.monotonic() + 10
+    while not (refused_here("USECOND") and refused_here("UTHIRD")):
+        assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+        time.sleep(0.05)
+    assert len(fake_slack.calls_to("views.publish")) == 1  # refused here, not by Slack
     # other methods are not held
     assert second.click("concept_share", "hypervisor").status == 200
     assert fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage")) == 1)
