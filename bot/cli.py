@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.library import Library
 from bot.lookup import LookupResult, Match
 from bot.storage.db import make_engine, session_factory
 from bot.storage.migrate import current_tables, upgrade
+from bot.storage.teams import TeamData
 from bot.study import Study
 
 
@@ -49,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     db_sub.add_parser("upgrade", help="apply database migrations (DATABASE_URL)")
+    team = sub.add_parser("team", help="one workspace's data")
+    team_sub = team.add_subparsers(dest="team_command", metavar="TEAM_COMMAND", required=True)
+    purge = team_sub.add_parser(
+        "purge", help="delete everything stored for a workspace (asks for --yes)"
+    )
+    purge.add_argument("team_id", help="the Slack team id, e.g. T012ABCDEF")
+    purge.add_argument("--yes", action="store_true", help="really delete; without it: a dry run")
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     lint = kb_sub.add_parser("lint", help="validate knowledge files (default: the bundled ones)")
@@ -168,6 +177,8 @@ def main(
         return _lint(args.paths or settings.knowledge, out)
     if args.command == "db":
         return _db_upgrade(settings, out)
+    if args.command == "team":
+        return _purge(settings, args.team_id, really=args.yes, out=out, err=err)
     paths = getattr(args, "paths", None) or [Path(p) for p in settings.knowledge] or None
     kb = _load(paths, err)
     if kb is None:
@@ -273,6 +284,30 @@ def _db_upgrade(settings: Settings, out: TextIO | None) -> int:
     else:
         out.write(f"The database at {where} is up to date (revision {after}).\n")
     return 0
+
+
+def _purge(settings: Settings, team_id: str, *, really: bool, out: TextIO, err: TextIO) -> int:
+    """`virtsec team purge TEAM_ID [--yes]`: a workspace's data, counted or deleted."""
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,31}", team_id):
+        err.write(f"“{team_id[:40]}” is not a Slack team id (such as T012ABCDEF).\n")
+        return 2
+    engine = make_engine(settings.database_url, timeout=MIGRATION_TIMEOUT)
+    try:
+        if settings.database_url.startswith("sqlite"):
+            upgrade(engine)
+        with session_factory(engine).begin() as session:
+            data = TeamData(session)
+            rows = data.purge(team_id) if really else data.counts(team_id)
+    finally:
+        engine.dispose()
+    listed = ", ".join(f"{table} {n}" for table, n in rows.items()) or "nothing"
+    if really:
+        out.write(f"Deleted everything stored for {team_id}: {listed}.\n")
+        return 0
+    out.write(
+        f"Stored for {team_id}: {listed}. Nothing was deleted; add --yes to delete it for good.\n"
+    )
+    return 1 if rows else 0
 
 
 def _serve(settings: Settings, library: Library, *, socket: bool, host: str, err: TextIO) -> int:

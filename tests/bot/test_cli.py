@@ -8,9 +8,23 @@ import re
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from bot.commands import DailyOn, Lookup
+from bot.core import Core
+from bot.knowledge_base import KnowledgeBase
+from bot.library import Library
+from bot.results import Caller
+from bot.scheduling import DaySet
+from bot.storage.db import session_factory
+from bot.storage.teams import TeamData
+from tests.conftest import engine_url
+from tests.fakes.clock import Clock
+from tests.fakes.recording_channel import RecordingChannel
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -268,3 +282,31 @@ def test_console_daily_question_flow_on_the_same_database(tmp_path: Path) -> Non
     # a second session sees the same database
     proc = run("console", stdin="/virtsec stats\nquit\n", env=env, cwd=tmp_path)
     assert "Daily: 1 answered" in proc.stdout
+
+
+def test_team_purge_counts_first_and_deletes_one_workspace_only_with_yes(
+    engine: Engine, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    clock = Clock(datetime(2026, 1, 12, 8, 0, tzinfo=UTC))
+    core = Core(Library(lambda: kb), session_factory(engine), RecordingChannel(), clock=clock)
+    for team in ("TGONE", "TKEPT"):
+        admin = Caller(team, "UADMIN", "C1", is_admin=True)
+        core.schedules.subscribe(admin, DailyOn(time(9, 0), "UTC", DaySet.EVERYDAY))
+        core.scheduler.post_now(admin)
+        post_id = core.answering.open_post_id(team, "C1")
+        core.answering.answer(team, "U1", f"{post_id}:0")
+        core.execute(Lookup("what is the capital of France"), admin)
+    assert core.wait_idle()
+    env = {"DATABASE_URL": engine_url(engine)}
+    dry = run("team", "purge", "TGONE", cwd=tmp_path, env=env)
+    assert dry.returncode == 1, dry.stderr
+    assert "Nothing was deleted; add --yes" in dry.stdout and "answers 1" in dry.stdout
+    done = run("team", "purge", "TGONE", "--yes", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Deleted everything stored for TGONE:")
+    with session_factory(engine).begin() as session:
+        assert TeamData(session).counts("TGONE") == {}
+        kept = TeamData(session).counts("TKEPT")
+    assert {"subscriptions", "daily_posts", "answers", "scores", "lookup_events"} <= set(kept)
+    bad = run("team", "purge", "not-a-team; drop table", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "is not a Slack team id" in bad.stderr
