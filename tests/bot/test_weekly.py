@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import DailyOn, WeeklyToggle
+from bot.commands import DailyOn, Lookup, WeeklyToggle
 from bot.core import Core
 from bot.daily.channel import ChannelFailed
 from bot.knowledge_base import KnowledgeBase
@@ -94,6 +94,35 @@ def test_monday_report_has_top_improved_missed_hardest_and_participation(
     assert (week.participants, week.answers, week.questions) == (3, 14, 5)
     assert week.missed and week.missed[0][1] >= 1
     assert week.hardest is not None and week.hardest[1] <= 1
+
+
+def test_the_report_lists_the_weeks_most_asked_unanswered_questions(
+    setup: tuple[Core, RecordingChannel, Clock],
+) -> None:
+    core, channel, clock = setup
+    clock.now = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)  # the week before: not counted
+    for user in ("UA", "UB"):
+        core.execute(Lookup("what is the capital of France"), Caller(TEAM, user, CHANNEL))
+    asked = {  # question -> who asked it during the week of the 12th
+        "firewall between vms": ["UA", "UB", "UC"],
+        "what is a buffer": ["UA", "UB"],
+        "how do I hack my neighbour": ["UA", "UA", "UA", "UA"],  # one person only
+        "apparmor": ["UB", "UC"],
+        "explain quantum computing": ["UC", "UD"],
+    }
+    clock.now = datetime(2026, 1, 13, 12, 0, tzinfo=UTC)
+    for query, people in asked.items():
+        for user in people:
+            core.execute(Lookup(query), Caller(TEAM, user, CHANNEL))
+    core.execute(Lookup("firewall between vms"), Caller("T2", "UZ", CHANNEL))  # elsewhere
+    answer_week(core, clock, 12, {"UA": [True, True, True, True, True]})
+    assert core.wait_idle()
+    clock.now = datetime(2026, 1, 19, 9, 0, tzinfo=UTC)
+    assert core.scheduler.tick().reports == [CHANNEL]
+    unanswered = [(g.query, g.times) for g in channel.reports[-1].unanswered]
+    assert unanswered[0] == ("firewall between vms", 3)
+    assert len(unanswered) == 3 and "how do I hack my neighbour" not in dict(unanswered)
+    assert "what is the capital of France" not in dict(unanswered)
 
 
 def test_the_report_is_posted_once_even_when_ticks_repeat(
