@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from bot.storage.db import make_engine
-from bot.storage.tables import Base
+from bot.storage.tables import Base, ours
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
@@ -20,6 +20,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=url,
         target_metadata=Base.metadata,
+        include_name=ours,
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
     )
@@ -34,6 +35,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
+            include_name=ours,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
@@ -44,6 +46,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=conn,
             target_metadata=Base.metadata,
+            include_name=ours,
             render_as_batch=conn.dialect.name == "sqlite",
         )
         with context.begin_transaction():
