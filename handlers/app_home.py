@@ -15,6 +15,7 @@ from bot.results import Focus
 from handlers.actions import HOME_PRACTICE, matching
 from handlers.blocks.home import render_home
 from handlers.slack_context import ack_only, caller_from
+from handlers.web_api import SlackClients, clients_of
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +23,9 @@ logger = logging.getLogger(__name__)
 class HomePublisher:
     """Publishes a person's Home tab; refreshes after answers are coalesced per person."""
 
-    def __init__(self, core: Core, client: WebClient, interval: float = 5.0):
+    def __init__(self, core: Core, clients: SlackClients | WebClient, interval: float = 5.0):
         self.core = core
-        self.client = client
+        self.clients = clients_of(clients)
         self.refresher: Coalescer[tuple[str, str]] = Coalescer(
             "the Home tab of", interval, lambda key: self.publish(*key)
         )
@@ -44,7 +45,9 @@ class HomePublisher:
         """Build and publish the dashboard (errors are logged, never shown)."""
         blocks = render_home(self.core.progress.dashboard(team_id, user_id, focus))
         try:
-            self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+            self.clients.for_team(team_id).views_publish(
+                user_id=user_id, view={"type": "home", "blocks": blocks}
+            )
         except (SlackApiError, SlackClientError, OSError) as exc:
             logger.warning("views.publish for %s failed: %s", user_id, exc)
 

@@ -15,7 +15,7 @@ from handlers.blocks.daily import (
     render_weekly_report,
 )
 from handlers.slack_users import Directory
-from handlers.web_api import posting_client
+from handlers.web_api import SlackClients, clients_of, posting_client
 
 #: Slack's errors that mean the bot cannot post in a channel until someone acts
 REFUSALS = {
@@ -57,15 +57,14 @@ class SlackChannel:
     Slack is ChannelFailed (nothing was posted); anything else (a time-out, a dropped
     connection) leaves the outcome unknown and is raised as it is."""
 
-    def __init__(self, client: WebClient, directory: Directory | None = None):
-        self.client = client
-        self.poster = posting_client(client)  # chat.postMessage: never retried blindly
+    def __init__(self, clients: SlackClients | WebClient, directory: Directory | None = None):
+        self.clients = clients_of(clients)  # each workspace's calls with its own token
         self.directory = directory or Directory()
 
     def post_question(self, view: PostView) -> str:
         """chat.postMessage; returns the message ts."""
         text, blocks = render_daily_question(view)
-        response = self._post(view.channel_id, text, blocks)
+        response = self._post(view.team_id, view.channel_id, text, blocks)
         return str(response["ts"])
 
     def update_question(self, view: PostView, reveal: Reveal | None = None) -> None:
@@ -74,7 +73,9 @@ class SlackChannel:
             return
         text, blocks = render_daily_question(view, reveal)
         try:
-            self.client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
+            self.clients.for_team(view.team_id).chat_update(
+                channel=view.channel_id, ts=view.ts, text=text, blocks=blocks
+            )
         except (SlackApiError, SlackClientError, OSError) as exc:
             # an update can be made again safely: every failure is one to retry
             raise ChannelFailed(_reason(exc)) from exc
@@ -82,14 +83,15 @@ class SlackChannel:
     def post_reveal(self, reveal: Reveal) -> None:
         """The answer and explanation as a thread reply, naming (not pinging) who got it."""
         post = reveal.post
-        names = self.directory.names(self.client, post.team_id, reveal.correct_users[:MAX_NAMED])
+        client = self.clients.for_team(post.team_id)
+        names = self.directory.names(client, post.team_id, reveal.correct_users[:MAX_NAMED])
         text, blocks = render_reveal(reveal, names)
-        self._post(post.channel_id, text, blocks, thread_ts=post.ts)
+        self._post(post.team_id, post.channel_id, text, blocks, thread_ts=post.ts)
 
     def post_report(self, report: WeeklyReportView) -> str:
         """The Monday team report."""
         text, blocks = render_weekly_report(report)
-        response = self._post(report.channel_id, text, blocks)
+        response = self._post(report.team_id, report.channel_id, text, blocks)
         return str(response["ts"])
 
     def announce(self, announcement: Announcement) -> None:
@@ -97,13 +99,19 @@ class SlackChannel:
         if announcement.channel_id.startswith("D"):
             raise ChannelRefused("this is a direct message; daily questions go to a channel")
         text, blocks = render_announcement(announcement)
-        self._post(announcement.channel_id, text, blocks)
+        self._post(announcement.team_id, announcement.channel_id, text, blocks)
 
     def _post(
-        self, channel: str, text: str, blocks: list[dict[str, object]], thread_ts: str | None = None
+        self,
+        team_id: str,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, object]],
+        thread_ts: str | None = None,
     ) -> dict[str, object]:
+        poster = posting_client(self.clients.for_team(team_id))  # never retried blindly
         try:
-            response = self.poster.chat_postMessage(
+            response = poster.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
             )
         except SlackApiError as exc:

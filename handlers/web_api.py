@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -163,6 +164,31 @@ class PacedWebClient(WebClient):
         )
         message = f"{api_method}: the shared rate budget is spent for {retry_after} s"
         return SlackApiError(message, response)  # type: ignore[no-untyped-call]
+
+
+class SlackClients(Protocol):
+    """The Web API client for a workspace's calls made outside a request (daily posts,
+    Home tabs): one bot token, or each installation's own."""
+
+    def for_team(self, team_id: str) -> WebClient:
+        """The client carrying the token of the app's installation in that workspace."""
+        ...
+
+
+@dataclass(frozen=True)
+class OneWorkspace:
+    """Single-workspace mode (SLACK_BOT_TOKEN): every call goes through one client."""
+
+    client: WebClient
+
+    def for_team(self, team_id: str) -> WebClient:
+        """The one client, whatever the team (requests from others are refused earlier)."""
+        return self.client
+
+
+def clients_of(clients: SlackClients | WebClient) -> SlackClients:
+    """A provider of clients, from a provider or a single client."""
+    return OneWorkspace(clients) if isinstance(clients, WebClient) else clients
 
 
 def _retry_after(response: SlackResponse) -> float:

@@ -161,7 +161,7 @@ def test_a_post_whose_rate_budget_is_unreachable_is_not_sent_and_known_not_sent(
         client = build_client(settings_for(slack, tmp_path))
         client.pacer = Pacer(session_factory(broken))
         with pytest.raises(ChannelFailed) as raised:
-            SlackChannel(client)._post("C1", "hello", [])
+            SlackChannel(client)._post(TEAM_ID, "C1", "hello", [])
         assert raised.value.reason == "ratelimited"
         assert slack.calls == []
     broken.dispose()
