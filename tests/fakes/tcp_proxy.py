@@ -88,8 +88,8 @@ class TcpProxy:
                     if not data:
                         return
                     peers[sock].sendall(data)
-        except OSError:
-            return
+        except (OSError, ValueError):  # cut meanwhile: select() on a closed socket raises
+            return  # ValueError (its descriptor is -1), recv/send raise OSError
         finally:
             for s in (client, server):
                 with contextlib.suppress(OSError):
