@@ -11,6 +11,7 @@ and put ``slack.response_url(name)`` into the slash-command or button payloads a
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -122,6 +123,13 @@ class FakeSlack:
         self._closed_channels: dict[str, str] = {}
         self._buckets: dict[tuple[str, ...], float] = {}
         self._rate_limited: list[str] = []
+        self._app: tuple[str, str] | None = None  # (client id, client secret)
+        self._codes: dict[str, str] = {}  # OAuth code -> team id
+        self._refresh: dict[str, str] = {}  # refresh token -> team id
+        self._token_teams: dict[str, str] = {}  # bot token -> team id
+        self._expired: set[str] = set()
+        self._rotation = False
+        self._issued = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -211,6 +219,75 @@ class FakeSlack:
         with self._cond:
             self._messages[(channel_id, ts)] = _message({"text": text}, ts)
 
+    # -- OAuth (distribution) ---------------------------------------------------------------
+
+    def register_app(self, client_id: str, client_secret: str, *, rotation: bool = False) -> None:
+        """The app's OAuth credentials; `rotation`: tokens expire in 12 hours and come
+        with a refresh token, as with token rotation enabled."""
+        with self._cond:
+            self._app = (client_id, client_secret)
+            self._rotation = rotation
+
+    def authorize(self, team_id: str) -> str:
+        """Someone of `team_id` approved the install on Slack's page: the one-time code
+        Slack sends to the redirect URL."""
+        with self._cond:
+            self._issued += 1
+            code = f"code-{team_id}-{self._issued}"
+            self._codes[code] = team_id
+            return code
+
+    def expire(self, token: str) -> None:
+        """Make a bot token expired (`token_expired` from then on)."""
+        with self._cond:
+            self._expired.add(token)
+
+    def team_of(self, token: str) -> str | None:
+        """The workspace a token issued by oauth.v2.access belongs to."""
+        with self._cond:
+            return self._token_teams.get(token)
+
+    def _oauth_v2_access(self, args: JsonDict, headers: dict[str, str]) -> _Reply:
+        client_id, client_secret = _basic_auth(headers) or (
+            str(args.get("client_id", "")),
+            str(args.get("client_secret", "")),
+        )
+        if self._app is None or client_id != self._app[0]:
+            return _error("invalid_client_id")
+        if client_secret != self._app[1]:
+            return _error("bad_client_secret")
+        if args.get("grant_type") == "refresh_token":
+            team_id = self._refresh.pop(str(args.get("refresh_token", "")), None)
+            if team_id is None:
+                return _error("invalid_refresh_token")
+            return self._tokens(team_id, user=False)
+        team_id = self._codes.pop(str(args.get("code", "")), None)  # a code works once
+        if team_id is None:
+            return _error("invalid_code")
+        return self._tokens(team_id, user=True)
+
+    def _tokens(self, team_id: str, *, user: bool) -> _Reply:
+        self._issued += 1
+        token = f"xoxb-{team_id}-{self._issued}"
+        self._token_teams[token] = team_id
+        reply: JsonDict = {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,chat:write.public,users:read",
+            "bot_user_id": BOT_USER_ID,
+            "app_id": "A0APP",
+            "team": {"id": team_id, "name": f"team {team_id}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if user:
+            reply["authed_user"] = {"id": "UINSTALLER"}
+        if self._rotation:
+            refresh = f"xoxe-1-{team_id}-{self._issued}"
+            self._refresh[refresh] = team_id
+            reply.update(refresh_token=refresh, expires_in=43200)
+        return _ok(**reply)
+
     def close_channel(self, channel_id: str, error: str = "not_in_channel") -> None:
         """Make chat.postMessage to a channel fail for good, as Slack does for a channel the
         bot is not in (``not_in_channel``, ``channel_not_found``, ``is_archived``)."""
@@ -284,7 +361,11 @@ class FakeSlack:
             failure = self._take_failure(method)
             if failure is not None:
                 return failure
+            if method == "oauth.v2.access":  # authenticated by the app's client id/secret
+                return self._oauth_v2_access(args, headers)
             token = _bearer_token(headers) or str(args.get("token", ""))
+            if token in self._expired:
+                return _error("token_expired")
             limited = self._over_rate_limit(method, token, args)
             if limited is not None:
                 return limited
@@ -295,7 +376,7 @@ class FakeSlack:
             handler = _METHODS.get(method)
             if handler is None:
                 return _error("unknown_method")
-            return handler(self, args)
+            return handler(self, {**args, "_token": token} if method == "auth.test" else args)
 
     def _handle_response_url(self, name: str, body: JsonDict) -> _Reply:
         with self._cond:
@@ -358,11 +439,12 @@ class FakeSlack:
     # -- Web API methods (called with self._cond held) -------------------------------------
 
     def _auth_test(self, args: JsonDict) -> _Reply:
+        team_id = self._token_teams.get(str(args.get("_token", "")), TEAM_ID)
         return _ok(
             url=f"https://{TEAM_NAME}.slack.com/",
             team=TEAM_NAME,
             user=BOT_NAME,
-            team_id=TEAM_ID,
+            team_id=team_id,
             user_id=BOT_USER_ID,
             bot_id=BOT_ID,
             bot_user_id=BOT_USER_ID,
@@ -465,6 +547,17 @@ def _message(args: JsonDict, ts: str) -> JsonDict:
         if key in args:
             message[key] = args[key]
     return message
+
+
+def _basic_auth(headers: dict[str, str]) -> tuple[str, str] | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
+    except ValueError:
+        return None
+    return client_id, secret
 
 
 def _bearer_token(headers: dict[str, str]) -> str:

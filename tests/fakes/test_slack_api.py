@@ -278,3 +278,55 @@ def test_server_is_quiet(
     WebhookClient(slack.response_url()).send(text="y")
 
     assert capfd.readouterr().err == ""
+
+
+def test_oauth_install_gives_each_workspace_its_own_token_once(slack: FakeSlack) -> None:
+    slack.register_app("111.222", "app-secret")
+    anonymous = WebClient(base_url=slack.base_url)
+    code = slack.authorize("TALPHA")
+    granted = anonymous.oauth_v2_access(client_id="111.222", client_secret="app-secret", code=code)
+    token = granted["access_token"]
+    assert granted["team"]["id"] == "TALPHA" and token.startswith("xoxb-")
+    assert granted["authed_user"]["id"] == "UINSTALLER" and "refresh_token" not in granted.data
+    for client_secret, used_code, error in [
+        ("app-secret", code, "invalid_code"),  # a code works once
+        ("wrong", slack.authorize("TALPHA"), "bad_client_secret"),
+    ]:
+        with pytest.raises(SlackApiError) as raised:
+            anonymous.oauth_v2_access(
+                client_id="111.222", client_secret=client_secret, code=used_code
+            )
+        assert raised.value.response["error"] == error
+    whoami = WebClient(token=token, base_url=slack.base_url).auth_test()
+    assert whoami["team_id"] == "TALPHA" and slack.team_of(token) == "TALPHA"
+
+
+def test_rotated_tokens_expire_and_are_refreshed_once(slack: FakeSlack) -> None:
+    slack.register_app("111.222", "app-secret", rotation=True)
+    anonymous = WebClient(base_url=slack.base_url)
+    first = anonymous.oauth_v2_access(
+        client_id="111.222", client_secret="app-secret", code=slack.authorize("TBETA")
+    )
+    assert first["expires_in"] == 43200 and first["refresh_token"].startswith("xoxe-")
+    slack.expire(first["access_token"])
+    with pytest.raises(SlackApiError) as raised:
+        WebClient(token=first["access_token"], base_url=slack.base_url).auth_test()
+    assert raised.value.response["error"] == "token_expired"
+    refreshed = anonymous.oauth_v2_access(
+        client_id="111.222",
+        client_secret="app-secret",
+        grant_type="refresh_token",
+        refresh_token=first["refresh_token"],
+    )
+    assert refreshed["access_token"] != first["access_token"]
+    assert (
+        WebClient(token=refreshed["access_token"], base_url=slack.base_url).auth_test()["team_id"]
+        == "TBETA"
+    )
+    with pytest.raises(SlackApiError):  # a refresh token works once
+        anonymous.oauth_v2_access(
+            client_id="111.222",
+            client_secret="app-secret",
+            grant_type="refresh_token",
+            refresh_token=first["refresh_token"],
+        )
