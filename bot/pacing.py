@@ -42,7 +42,9 @@ class Turn:
     longer than the caller can afford, and no turn was taken."""
 
     granted: bool
-    wait: float
+    wait: float  # seconds from when the turn was asked for
+    at: float = 0.0  # the turn's time on the pacer's clock (sleep until then, not `wait`:
+    # the database may have kept the caller a while)
 
 
 class Pacer:
@@ -76,12 +78,13 @@ class Pacer:
                 .returning(CallPace.next_at)
             ).scalar()
             if granted is not None:
-                return Turn(True, max(0.0, granted - rate.interval - rate.tolerance - now))
+                wait = max(0.0, granted - rate.interval - rate.tolerance - now)
+                return Turn(True, wait, now + wait)
             next_at = session.execute(
                 select(CallPace.next_at).where(CallPace.scope == scope, CallPace.bucket == bucket)
             ).scalar()
             if next_at is None:  # forgotten as idle meanwhile: an empty bucket
-                return Turn(True, 0.0)
+                return Turn(True, 0.0, now)
             return Turn(False, max(0.0, max(next_at, floor) - rate.tolerance - now))
 
     def hold(self, scope: str, bucket: str, rate: Rate, seconds: float) -> None:

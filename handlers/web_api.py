@@ -90,7 +90,8 @@ class PacedWebClient(WebClient):
         scope = self.budget_scope()
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             if self.pacer is not None:
-                time.sleep(self._turn(api_method, scope, bucket, rate, args))
+                turn_at = self._turn(api_method, scope, bucket, rate, args)
+                time.sleep(max(0.0, turn_at - time.time()))
             try:
                 return super().api_call(api_method, json=json, **kwargs)
             except SlackApiError as exc:
@@ -106,13 +107,20 @@ class PacedWebClient(WebClient):
                 else:
                     logger.info("%s rate limited for %s s: every process waits", bucket, wait)
                     self._hold(scope, bucket, rate, wait)
+            finally:
+                if api_method == "chat.update" and self.pacer is not None:
+                    # the message's next update comes 2 s after this one really went, even
+                    # when the database or a sleep made this one late for its turn
+                    self._hold(
+                        scope, _message_bucket(args), MESSAGE_UPDATES, MESSAGE_UPDATES.interval
+                    )
         raise AssertionError("unreachable")
 
     def _turn(
         self, api_method: str, scope: str, bucket: str, rate: Rate, args: dict[str, Any]
     ) -> float:
         """Take this call's turns (of its method, then of its message, not before the
-        method's); how long to wait. Without the database, the call is refused as Slack
+        method's); the time to go at. Without the database, the call is refused as Slack
         would refuse it, so it is known not to have been sent."""
         assert self.pacer is not None
         max_wait = MAX_WAIT.get(api_method, MAX_RETRY_AFTER)
@@ -121,18 +129,17 @@ class PacedWebClient(WebClient):
             if not turn.granted:
                 raise self._refused(api_method, turn.wait)
             if api_method != "chat.update":
-                return turn.wait
+                return turn.at
             # one message is updated every 2 s at most, counted from when it really goes
-            message = f"message:{args.get('channel', '')}:{args.get('ts', '')}"
             mine = self.pacer.take(
-                scope, message, MESSAGE_UPDATES, max_wait, not_before=time.time() + turn.wait
+                scope, _message_bucket(args), MESSAGE_UPDATES, max_wait, not_before=turn.at
             )
         except (SQLAlchemyError, OSError) as exc:
             logger.warning("the rate budget is unreachable (%s): %s not sent", exc, api_method)
             raise self._refused(api_method, 1.0) from exc
         if not mine.granted:
             raise self._refused(api_method, mine.wait)
-        return max(turn.wait, mine.wait)
+        return max(turn.at, mine.at)
 
     def _hold(self, scope: str, bucket: str, rate: Rate, wait: float) -> None:
         assert self.pacer is not None
@@ -189,6 +196,10 @@ class OneWorkspace:
 def clients_of(clients: SlackClients | WebClient) -> SlackClients:
     """A provider of clients, from a provider or a single client."""
     return OneWorkspace(clients) if isinstance(clients, WebClient) else clients
+
+
+def _message_bucket(args: dict[str, Any]) -> str:
+    return f"message:{args.get('channel', '')}:{args.get('ts', '')}"
 
 
 def _retry_after(response: SlackResponse) -> float:

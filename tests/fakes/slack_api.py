@@ -592,6 +592,9 @@ class _Server(ThreadingHTTPServer):
     # Track request threads so server_close() joins them: no thread outlives stop().
     daemon_threads = False
     block_on_close = True
+    # Slack takes any number of connections at once; the default backlog of 5 made
+    # Linux reset some of a burst's new connections (seen with 500 clicks on 4 workers)
+    request_queue_size = 512
     fake: FakeSlack
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
