@@ -40,8 +40,7 @@ class TextMatch:
     """How much of a query one concept's text explains."""
 
     share: float  # 0-1, of the query's weight
-    words: int  # distinct query words the text uses
-    raw: float  # the BM25 score, for ranking ties in share
+    raw: float  # the BM25 score, to rank texts that explain as much
 
 
 class FullText:
@@ -107,7 +106,6 @@ class FullText:
             if count < needed:
                 continue
             share = raw = 0.0
-            words = 0
             for token in known:
                 tf = self._postings[token].get(ci)
                 if tf is None:
@@ -116,8 +114,7 @@ class FullText:
                 saturated = tf * (K1 + 1) / (tf + self._norm[ci])
                 raw += idf * saturated
                 share += idf * min(saturated, 1.0)
-                words += 1
-            found[ci] = TextMatch(share / total, words, raw)
+            found[ci] = TextMatch(share / total, raw)
         return found
 
 

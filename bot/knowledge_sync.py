@@ -12,13 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.library import Library
-from bot.storage.sql import insert_ignoring_conflicts
-from bot.storage.tables import SharedState
+from bot.storage.shared import read_shared, record_shared
 
 logger = logging.getLogger(__name__)
 KEY = "knowledge"
@@ -49,17 +47,8 @@ class KnowledgeSync:
 
     def publish(self) -> None:
         """Record the knowledge base this process just loaded as the one to serve."""
-        fingerprint = self.library.kb.fingerprint
         with self.sessions.begin() as session:
-            stmt = insert_ignoring_conflicts(session, SharedState).values(
-                key=KEY, value=fingerprint, updated_at=self.clock()
-            )
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["key"],
-                    set_={"value": fingerprint, "updated_at": self.clock()},
-                )
-            )
+            record_shared(session, KEY, self.library.kb.fingerprint, self.clock())
 
     def check(self) -> None:
         """Cheap, and safe to call on every request: at most every CHECK_SECONDS, a
@@ -78,7 +67,7 @@ class KnowledgeSync:
     def _look(self) -> None:
         try:
             with self.sessions.begin() as session:
-                wanted = session.scalar(select(SharedState.value).where(SharedState.key == KEY))
+                wanted = read_shared(session, KEY)
         except (SQLAlchemyError, OSError):  # the database is down: keep serving what we have
             return
         try:

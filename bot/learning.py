@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,8 +32,7 @@ from bot.lookup import LookupResult, Match
 from bot.lookup_text import normalize, topic_words
 from bot.results import Caller, Gap, GapsResult, LookupReply, Notice, Picked
 from bot.storage.lookups import MAX_TEXT, Event, LookupLedger
-from bot.storage.sql import insert_ignoring_conflicts
-from bot.storage.tables import SharedState
+from bot.storage.shared import read_shared, record_shared
 from bot.study import GONE, Study
 
 logger = logging.getLogger(__name__)
@@ -222,7 +220,7 @@ class Learning:
     def look(self, session: Session) -> None:
         """Reload the team aliases when another process changed them (called by the
         background look of bot.knowledge_sync, at most every few seconds)."""
-        version = session.scalar(select(SharedState.value).where(SharedState.key == VERSION_KEY))
+        version = read_shared(session, VERSION_KEY)
         if version is not None and version == self._version:
             return
         rows = LookupLedger(session).aliases()
@@ -241,15 +239,7 @@ class Learning:
 
     def _bump(self, session: Session) -> None:
         """Tell every process the aliases changed."""
-        version = uuid.uuid4().hex
-        stmt = insert_ignoring_conflicts(session, SharedState).values(
-            key=VERSION_KEY, value=version, updated_at=self.clock()
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["key"], set_={"value": version, "updated_at": self.clock()}
-            )
-        )
+        record_shared(session, VERSION_KEY, uuid.uuid4().hex, self.clock())
 
     def _reload(self) -> None:
         with self.sessions.begin() as session:

@@ -97,7 +97,10 @@ class ConceptIndex:
         n = max(len(self.concepts), 1)
         self._index_names(raw, n)
         self._text = FullText(self.concepts, questions)
-        self._own_words: dict[str, frozenset[str]] = {}
+        self._own_words = {  # what a query names a concept by (for the CVE rule)
+            c.id: frozenset(content_tokens(normalize(f"{c.title} {c.id.replace('-', ' ')}")))
+            for c in self.concepts
+        }
         self._positions = {c.id: i for i, c in enumerate(self.concepts)}
         acronyms = {
             stem(m.lower())
@@ -323,10 +326,7 @@ class ConceptIndex:
     def _names_it(self, concept: Concept, words: list[str]) -> bool:
         """True when the query (stemmed, corrected words) uses a word of the concept's
         title or id ("venom", "2015")."""
-        own = self._own_words.get(concept.id)
-        if own is None:
-            text = normalize(f"{concept.title} {concept.id.replace('-', ' ')}")
-            own = self._own_words[concept.id] = frozenset(content_tokens(text))
+        own = self._own_words[concept.id]
         return any(w in own for w in words)
 
     def _describe(
@@ -335,8 +335,7 @@ class ConceptIndex:
         """Per concept: the share (0-100) of the query its whole text explains."""
         stems = [stem(t) for t in tokens]
         corrected = [w for w, _c, _w in resolved if w not in stems and self._text.knows(w)]
-        known = stems
-        found = self._text.search([*known, *corrected])
+        found = self._text.search([*stems, *corrected])
         if not found:
             return {}
         best = max(m.raw for m in found.values())

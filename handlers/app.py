@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.core import Core
 from bot.library import Library
-from bot.pacing import Pacer
 from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
 from handlers import (
@@ -52,9 +51,10 @@ def build_core(
     sessions = session_factory(
         engine or make_engine(settings.database_url, timeout=settings.db_timeout)
     )
+    core = Core(library, sessions, SlackChannel(client, directory))
     if isinstance(client, PacedWebClient) and client.pacer is None:
-        client.pacer = Pacer(sessions)  # the rate budget every process shares
-    return Core(library, sessions, SlackChannel(client, directory))
+        client.pacer = core.pacer  # the rate budget every process shares, read per call
+    return core
 
 
 @dataclass

@@ -373,10 +373,12 @@ class FakeSlack:
                 return _error("not_authed")
             if not token.startswith(("xoxb-", "xoxp-")):
                 return _error("invalid_auth")
+            if method == "auth.test":  # answers for the token's own workspace
+                return self._auth_test(token)
             handler = _METHODS.get(method)
             if handler is None:
                 return _error("unknown_method")
-            return handler(self, {**args, "_token": token} if method == "auth.test" else args)
+            return handler(self, args)
 
     def _handle_response_url(self, name: str, body: JsonDict) -> _Reply:
         with self._cond:
@@ -438,8 +440,8 @@ class FakeSlack:
 
     # -- Web API methods (called with self._cond held) -------------------------------------
 
-    def _auth_test(self, args: JsonDict) -> _Reply:
-        team_id = self._token_teams.get(str(args.get("_token", "")), TEAM_ID)
+    def _auth_test(self, token: str) -> _Reply:
+        team_id = self._token_teams.get(token, TEAM_ID)
         return _ok(
             url=f"https://{TEAM_NAME}.slack.com/",
             team=TEAM_NAME,
@@ -526,7 +528,6 @@ class FakeSlack:
 
 
 _METHODS: dict[str, Callable[[FakeSlack, JsonDict], _Reply]] = {
-    "auth.test": FakeSlack._auth_test,
     "chat.postMessage": FakeSlack._chat_post_message,
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.update": FakeSlack._chat_update,

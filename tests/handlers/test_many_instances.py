@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 import shutil
 import signal
@@ -32,7 +31,7 @@ from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.handlers.conftest import SlackClient
 from tests.handlers.test_daily_slack import answer_buttons, post_question
 from tests.handlers.test_home import opened
-from tests.handlers.test_serve_process import VIRTSEC, free_port, start_serve
+from tests.handlers.test_serve_process import VIRTSEC, free_port, slack_env, start_serve
 
 pytestmark = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 
@@ -82,13 +81,7 @@ def cluster(engine: Engine, tmp_path: Path) -> Iterator[Cluster]:
 
 def start_scheduler(tmp_path: Path, slack: FakeSlack, env: dict[str, str]) -> subprocess.Popen[str]:
     """`virtsec scheduler`, ticking every second."""
-    full = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-e2e",
-        "SLACK_API_URL": slack.base_url,
-        **env,
-    }
-    full.pop("SLACK_APP_TOKEN", None)
+    full = slack_env(slack, **env)
     return subprocess.Popen(
         [str(VIRTSEC), "scheduler", "--every", "1"],
         env=full,

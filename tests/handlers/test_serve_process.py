@@ -41,20 +41,25 @@ def wait_until_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 3
     raise AssertionError("virtsec serve did not become healthy")
 
 
-def start_serve(tmp_path: Path, slack: FakeSlack, port: int, **extra: str) -> subprocess.Popen[str]:
-    """`virtsec serve` with the fake Slack's URL and the given settings, as deployed."""
+def slack_env(slack: FakeSlack, **extra: str) -> dict[str, str]:
+    """The environment of a virtsec process talking to the fake Slack, as deployed."""
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-e2e",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
         "SLACK_RESPONSE_URL_HOSTS": "127.0.0.1",
-        "PORT": str(port),
         **extra,
     }
     for name in ("SLACK_APP_TOKEN", "VIRTSEC_WEB_WORKERS", "WEB_CONCURRENCY"):
         if name not in extra:
             env.pop(name, None)
+    return env
+
+
+def start_serve(tmp_path: Path, slack: FakeSlack, port: int, **extra: str) -> subprocess.Popen[str]:
+    """`virtsec serve` with the fake Slack's URL and the given settings, as deployed."""
+    env = slack_env(slack, PORT=str(port), **extra)
     proc = subprocess.Popen(
         [str(VIRTSEC), "serve", "--host", "127.0.0.1"],
         env=env,
