@@ -20,7 +20,10 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_RESPONSE_URL_HOSTS = ("hooks.slack.com",)  # where Slack's response_urls point
 Mode = Literal["http", "socket", "tick"]
 """What the bot is about to run: each needs its own settings (`Settings.require`)."""
-_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID_RE = re.compile(r"^(?:T[A-Z0-9]{2,}:)?[UW][A-Z0-9]{2,}$")
+#: the bot scopes OAuth mode asks for when SLACK_SCOPES is not set: the manifest's
+DEFAULT_SCOPES = ("commands", "chat:write", "chat:write.public", "users:read")
+DEFAULT_PURGE_DAYS = 30  # an uninstalled workspace's study data is kept this long
 
 
 class ConfigError(Exception):
@@ -53,6 +56,11 @@ class Settings:
     web_threads: int = 4
     response_url_hosts: tuple[str, ...] = DEFAULT_RESPONSE_URL_HOSTS
     db_timeout: float = 5.0  # seconds: connecting, waiting for a connection, a statement
+    slack_client_id: str = ""
+    slack_client_secret: str = field(default="", repr=False)
+    slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
+    slack_redirect_uri: str = ""
+    purge_after_days: int = DEFAULT_PURGE_DAYS
 
     def __repr__(self) -> str:
         return f"Settings({self.describe()})"
@@ -65,12 +73,25 @@ class Settings:
             f"{_secret(self.slack_app_token)}, database {redact_url(self.database_url)}, "
             f"Slack API {self.slack_api_url}, port {self.port}, "
             f"admins {', '.join(self.admins) or '(workspace admins and owners)'}"
+            + (
+                f", OAuth distribution (client id {self.slack_client_id}, client secret "
+                f"{_secret(self.slack_client_secret)}, scopes {','.join(self.slack_scopes)})"
+                if self.oauth
+                else ""
+            )
         )
 
     @property
     def has_slack_tokens(self) -> bool:
-        """True when a bot token is configured (Slack mode rather than console)."""
-        return bool(self.slack_bot_token)
+        """True when Slack is configured (a bot token, or OAuth distribution's client id and
+        secret): Slack mode rather than console."""
+        return bool(self.slack_bot_token or self.slack_client_id or self.slack_client_secret)
+
+    @property
+    def oauth(self) -> bool:
+        """OAuth distribution: installed in any number of workspaces through "Add to Slack",
+        each with its own token (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     def require(self, mode: Mode) -> None:
         """Raise ConfigError naming every variable the mode needs and lacks."""
@@ -86,6 +107,8 @@ class Settings:
     def missing(self, mode: Mode) -> list[str]:
         """Every variable the mode needs and lacks, or has in a wrong form."""
         problems = []
+        if self.slack_client_id or self.slack_client_secret:
+            return self._missing_for_oauth(mode)
         if mode in ("http", "socket", "tick"):
             if not self.slack_bot_token:
                 problems.append(
@@ -108,6 +131,39 @@ class Settings:
                     "SLACK_APP_TOKEN does not look like an app-level token "
                     "(it should start with xapp-)"
                 )
+        return problems
+
+    def _missing_for_oauth(self, mode: Mode) -> list[str]:
+        problems = []
+        if not self.slack_client_id:
+            problems.append(
+                "SLACK_CLIENT_ID is not set (Basic Information → App Credentials); OAuth "
+                "distribution needs it with SLACK_CLIENT_SECRET"
+            )
+        if not self.slack_client_secret:
+            problems.append(
+                "SLACK_CLIENT_SECRET is not set (Basic Information → App Credentials); OAuth "
+                "distribution needs it with SLACK_CLIENT_ID"
+            )
+        if self.slack_bot_token:
+            problems.append(
+                "SLACK_BOT_TOKEN is set as well as SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: set the "
+                "bot token for one workspace, or the client id and secret to be installed in "
+                "many (each workspace's token is then stored at install), not both"
+            )
+        plain = [a for a in self.admins if ":" not in a]
+        if plain:
+            problems.append(
+                "VIRTSEC_ADMINS entries must name their workspace in OAuth mode, as "
+                f"TEAM_ID:USER_ID (T012AB:U012CD); not {', '.join(plain)}"
+            )
+        if mode == "socket":
+            problems.append(
+                "OAuth distribution runs in HTTP mode (its install pages are web pages): "
+                "unset SLACK_APP_TOKEN, or use SLACK_BOT_TOKEN for Socket Mode"
+            )
+        if mode == "http" and not self.slack_signing_secret:
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → App Credentials)")
         return problems
 
 
@@ -156,15 +212,28 @@ def load_settings(
 
 
 def _admins(text: str, problems: list[str]) -> tuple[str, ...]:
-    """VIRTSEC_ADMINS: Slack user ids, separated by commas or spaces."""
+    """VIRTSEC_ADMINS: Slack user ids (TEAM_ID:USER_ID in OAuth mode), separated by commas
+    or spaces."""
     admins = tuple(a for a in re.split(r"[\s,]+", text) if a)
     bad = [a for a in admins if not _USER_ID_RE.match(a)]
     if bad:
         problems.append(
-            "VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF, "
-            f"separated by commas; not {', '.join(bad)}"
+            "VIRTSEC_ADMINS must be Slack user ids such as U012ABCDEF (T012AB:U012ABCDEF in "
+            f"OAuth mode), separated by commas; not {', '.join(bad)}"
         )
     return admins
+
+
+def _scopes(text: str, problems: list[str]) -> tuple[str, ...]:
+    """SLACK_SCOPES: bot scopes separated by commas or spaces; the manifest's by default."""
+    scopes = tuple(s for s in re.split(r"[\s,]+", text) if s)
+    bad = [s for s in scopes if not re.match(r"^[a-z][a-z0-9_.]*(?::[a-z0-9_.]+)*$", s)]
+    if bad:
+        problems.append(
+            "SLACK_SCOPES must be Slack scopes such as chat:write, separated by commas; "
+            f"not {', '.join(bad)}"
+        )
+    return scopes or DEFAULT_SCOPES
 
 
 def read_settings(
@@ -206,6 +275,14 @@ def read_settings(
             "DATABASE_URL must be a URL such as sqlite:///virtsec.db or postgresql://user@host/db"
         )
         database_url = DEFAULT_DATABASE_URL
+    purge_days = number("VIRTSEC_PURGE_AFTER_DAYS", DEFAULT_PURGE_DAYS, 1, 3650)
+    redirect_uri = get("SLACK_REDIRECT_URI")
+    if redirect_uri and not re.match(r"^https?://[^\s]+$", redirect_uri):
+        problems.append(
+            "SLACK_REDIRECT_URI must be the https URL of /slack/oauth_redirect, "
+            f"not {redirect_uri!r}"
+        )
+        redirect_uri = ""
     knowledge = tuple(p for p in get("VIRTSEC_KNOWLEDGE").split(os.pathsep) if p)
     hosts = tuple(h.lower() for h in re.split(r"[\s,]+", get("SLACK_RESPONSE_URL_HOSTS")) if h)
     settings = Settings(
@@ -221,5 +298,10 @@ def read_settings(
         web_threads=web_threads,
         response_url_hosts=hosts or DEFAULT_RESPONSE_URL_HOSTS,
         db_timeout=float(db_timeout),
+        slack_client_id=get("SLACK_CLIENT_ID"),
+        slack_client_secret=get("SLACK_CLIENT_SECRET"),
+        slack_scopes=_scopes(get("SLACK_SCOPES"), problems),
+        slack_redirect_uri=redirect_uri,
+        purge_after_days=purge_days,
     )
     return settings, problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,16 +50,29 @@ from bot.practice_service import PracticeService
 from bot.progress import Progress
 from bot.results import Caller, HelpResult, Notice, Reply
 from bot.study import Study
+from bot.workspaces import Workspaces
 
 ADMIN_ONLY = "Only virtsec admins can do that. Ask a workspace admin, or see `/virtsec help`."
 
 
 def may_administer(
-    user_id: str, configured_admins: tuple[str, ...], workspace_admin: Callable[[], bool]
+    team_id: str,
+    user_id: str,
+    configured_admins: tuple[str, ...],
+    workspace_admin: Callable[[], bool],
+    *,
+    per_workspace: bool = False,
 ) -> bool:
-    """Admins are VIRTSEC_ADMINS when set, otherwise workspace admins and owners."""
+    """One workspace: admins are VIRTSEC_ADMINS when set, otherwise the workspace's admins and
+    owners. Many workspaces (`per_workspace`): each workspace's own admins and owners, plus
+    the VIRTSEC_ADMINS entries written TEAM_ID:USER_ID for that workspace."""
+    named = f"{team_id}:{user_id}" in configured_admins or (
+        not per_workspace and user_id in configured_admins
+    )
+    if per_workspace:
+        return named or workspace_admin()
     if configured_admins:
-        return user_id in configured_admins
+        return named
     return workspace_admin()
 
 
@@ -80,6 +93,7 @@ class Core:
         clock: Callable[[], datetime] = utc_now,
         refresh_interval: float = 2.25,
         rng: random.Random | None = None,
+        keep_departed: timedelta = timedelta(days=30),
     ):
         self.library = library
         self.sessions = sessions
@@ -95,13 +109,20 @@ class Core:
         self.pacer = Pacer(sessions)
         self.learning = Learning(sessions, library, self.study, clock)
         self.knowledge = KnowledgeSync(library, sessions, clock, followers=[self.learning.look])
+        self.workspaces = Workspaces(sessions, clock, keep_departed)
+        #: more housekeeping for `tidy`, added by the edge (e.g. OAuth's expired states)
+        self.chores: list[Callable[[], object]] = []
 
     def tidy(self) -> None:
         """The scheduler's housekeeping: forget handled requests older than a day, rate
-        buckets idle for an hour, and lookups older than the retention (90 days)."""
+        buckets idle for an hour, lookups older than the retention (90 days), and the data
+        of workspaces uninstalled longer ago than the grace period."""
         self.once.forget_old()
         self.pacer.forget_idle()
         self.learning.forget_old()
+        self.workspaces.purge_departed()
+        for chore in self.chores:
+            chore()
 
     @property
     def kb(self) -> KnowledgeBase:

@@ -36,11 +36,14 @@ class SlackUser:
 
 
 def is_admin(user: SlackUser, settings: Settings) -> bool:
-    """VIRTSEC_ADMINS when set, otherwise Slack's workspace admins and owners."""
+    """VIRTSEC_ADMINS when set, otherwise Slack's workspace admins and owners (in OAuth
+    mode: each workspace's admins and owners, plus its TEAM_ID:USER_ID entries)."""
     return may_administer(
+        user.team_id,
         user.user_id,
         settings.admins,
         lambda: bool(user.info().get("is_admin") or user.info().get("is_owner")),
+        per_workspace=settings.oauth,
     )
 
 

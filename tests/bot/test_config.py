@@ -107,3 +107,74 @@ def test_redact_url_hides_every_form_of_password(url: str, shown: str) -> None:
 
 def test_settings_construct() -> None:
     assert isinstance(Settings(), Settings)
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "CLIENTSECRETVALUE"}
+
+
+def test_oauth_mode_needs_the_client_id_and_secret_and_no_bot_token() -> None:
+    s = load_settings({**OAUTH, "SLACK_SIGNING_SECRET": "sig"}, dotenv_path=None, mode="http")
+    assert s.oauth and s.has_slack_tokens and not s.slack_bot_token
+    assert s.slack_scopes == ("commands", "chat:write", "chat:write.public", "users:read")
+    assert s.purge_after_days == 30
+    load_settings(OAUTH, dotenv_path=None, mode="tick")  # the scheduler needs no signing secret
+    assert "CLIENTSECRETVALUE" not in repr(s) and "CLIENTSECRETVALUE" not in s.describe()
+    assert "OAuth distribution (client id 1111.2222" in s.describe()
+
+
+def test_half_an_oauth_setup_or_a_mixed_one_is_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"SLACK_CLIENT_ID": "1111.2222"}, dotenv_path=None, mode="http")
+    text = str(info.value)
+    assert "SLACK_CLIENT_SECRET is not set" in text and "SLACK_SIGNING_SECRET is not set" in text
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            {**OAUTH, "SLACK_BOT_TOKEN": SECRET, "SLACK_SIGNING_SECRET": "s"},
+            dotenv_path=None,
+            mode="http",
+        )
+    assert "not both" in str(info.value) and SECRET not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_settings({**OAUTH, "SLACK_APP_TOKEN": "xapp-1"}, dotenv_path=None, mode="socket")
+    assert "OAuth distribution runs in HTTP mode" in str(info.value)
+
+
+def test_admins_name_their_workspace_in_oauth_mode() -> None:
+    s = load_settings(
+        {**OAUTH, "VIRTSEC_ADMINS": "T0AAA:U0ONE, T0BBB:U0TWO"}, dotenv_path=None, mode="tick"
+    )
+    assert s.admins == ("T0AAA:U0ONE", "T0BBB:U0TWO")
+    with pytest.raises(ConfigError) as info:
+        load_settings({**OAUTH, "VIRTSEC_ADMINS": "U0ONE"}, dotenv_path=None, mode="tick")
+    assert "TEAM_ID:USER_ID" in str(info.value) and "U0ONE" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_settings({"VIRTSEC_ADMINS": "T0AAA:bob"}, dotenv_path=None)
+    assert "T0AAA:bob" in str(info.value)
+
+
+def test_scopes_redirect_uri_and_grace_period_are_checked() -> None:
+    s = load_settings(
+        {
+            **OAUTH,
+            "SLACK_SCOPES": "commands,chat:write",
+            "SLACK_REDIRECT_URI": "https://virtsec.example/slack/oauth_redirect",
+            "VIRTSEC_PURGE_AFTER_DAYS": "7",
+        },
+        dotenv_path=None,
+    )
+    assert s.slack_scopes == ("commands", "chat:write")
+    assert s.slack_redirect_uri == "https://virtsec.example/slack/oauth_redirect"
+    assert s.purge_after_days == 7
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            {
+                **OAUTH,
+                "SLACK_SCOPES": "chat:write, <b>",
+                "SLACK_REDIRECT_URI": "virtsec.example",
+                "VIRTSEC_PURGE_AFTER_DAYS": "0",
+            },
+            dotenv_path=None,
+        )
+    text = str(info.value)
+    assert "SLACK_SCOPES" in text and "SLACK_REDIRECT_URI" in text
+    assert "VIRTSEC_PURGE_AFTER_DAYS" in text
