@@ -299,3 +299,20 @@ class TeamAlias(Base):
     source: Mapped[str] = mapped_column(String(16))  # "picks" or "admin"
     created_by: Mapped[str] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Workspace(Base):
+    """A workspace's installation of the app, as the core sees it (the tokens themselves are
+    slack_sdk's, in slack_bots): when it was uninstalled (its data is deleted a grace period
+    later), and which process is rotating its token right now."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (Index("ix_workspaces_uninstalled", "uninstalled_at"),)
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # the Enterprise Grid organization of the workspace, if any (its installation is found
+    # by both ids)
+    enterprise_id: Mapped[str | None] = mapped_column(ID, default=None)
+    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    rotating_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
