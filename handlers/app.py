@@ -3,23 +3,27 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.core import Core
+from bot.core import Core, utc_now
 from bot.library import Library
 from bot.results import Notice
 from bot.storage.db import make_engine, session_factory
+from bot.workspaces import Workspaces
 from handlers import (
     answer_button,
     app_home,
@@ -29,11 +33,26 @@ from handlers import (
     virtsec_command,
 )
 from handlers.blocks.study import render_notice
+from handlers.installations import (
+    NOT_INSTALLED,
+    CachedAuthorize,
+    Installations,
+    WorkspaceStore,
+    forget_expired_states,
+    oauth_flow,
+)
 from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 from handlers.slack_users import Directory
-from handlers.web_api import PacedWebClient, build_client, paced
+from handlers.web_api import (
+    PacedWebClient,
+    SlackClients,
+    build_client,
+    clone,
+    paced,
+    posting_client,
+)
 
 logger = logging.getLogger(__name__)
 OTHER_WORKSPACE = "This virtsec is installed in another Slack workspace; it does nothing here."
@@ -47,14 +66,55 @@ def build_core(
     engine: Engine | None = None,
     directory: Directory | None = None,
 ) -> Core:
-    """The core, posting daily questions through Slack."""
-    sessions = session_factory(
-        engine or make_engine(settings.database_url, timeout=settings.db_timeout)
+    """The core, posting daily questions through Slack (with each workspace's own token in
+    OAuth mode)."""
+    return _edge(settings, library, client, engine, directory).core
+
+
+@dataclass(frozen=True)
+class _Edge:
+    core: Core
+    clients: SlackClients | WebClient  # for calls made outside a request
+    store: WorkspaceStore | None  # OAuth mode's installations
+
+
+def _edge(
+    settings: Settings,
+    library: Library,
+    client: WebClient,
+    engine: Engine | None = None,
+    directory: Directory | None = None,
+) -> _Edge:
+    engine = engine or make_engine(settings.database_url, timeout=settings.db_timeout)
+    sessions = session_factory(engine)
+    keep = timedelta(days=settings.purge_after_days)
+    clients: SlackClients | WebClient = client
+    store = None
+    if settings.oauth:
+        store = workspace_store(settings, engine, Workspaces(sessions, utc_now, keep), client)
+        clients = Installations(
+            store, clone(client, client.timeout, list(client.retry_handlers or []))
+        )
+    core = Core(library, sessions, SlackChannel(clients, directory), keep_departed=keep)
+    if store is not None:
+        core.chores.append(functools.partial(forget_expired_states, engine))
+    for paced_client in (client, getattr(clients, "base", None)):
+        if isinstance(paced_client, PacedWebClient) and paced_client.pacer is None:
+            paced_client.pacer = core.pacer  # the rate budget every process shares
+    return _Edge(core, clients, store)
+
+
+def workspace_store(
+    settings: Settings, engine: Engine, workspaces: Workspaces, client: WebClient
+) -> WorkspaceStore:
+    """The installation store of OAuth mode, on the app's database; its token refreshes
+    are never retried blindly (a refresh token works once)."""
+    rotator = TokenRotator(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        client=posting_client(client),
     )
-    core = Core(library, sessions, SlackChannel(client, directory))
-    if isinstance(client, PacedWebClient) and client.pacer is None:
-        client.pacer = core.pacer  # the rate budget every process shares, read per call
-    return core
+    return WorkspaceStore(settings.slack_client_id, engine, workspaces, rotator)
 
 
 @dataclass
@@ -110,11 +170,24 @@ def build(
 ) -> SlackApp:
     """The Bolt app with every listener registered, and what it runs on."""
     client = client or build_client(settings)
+    engine = engine or make_engine(settings.database_url, timeout=settings.db_timeout)
     directory = Directory()
-    core = build_core(settings, library, client, engine, directory)
+    edge = _edge(settings, library, client, engine, directory)
+    core, store = edge.core, edge.store
     executor = ThreadPoolExecutor(
         max_workers=max(16, settings.web_threads * 4), thread_name_prefix="virtsec-after-ack"
     )
+    # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
+    sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
+    replies = Replies(sender, settings.response_url_hosts, proxy=client.proxy, ssl=client.ssl)
+    oauth: dict[str, Any] = {}
+    if store is not None:  # many workspaces: each request authorized with its own token
+        oauth = {
+            "oauth_flow": oauth_flow(settings, store, engine),
+            "authorize": CachedAuthorize(store, settings),
+            "installation_store_bot_only": True,
+            "user_facing_authorize_error_message": NOT_INSTALLED,
+        }
     app = App(
         token=None,  # the client carries it; Bolt warns when both are given
         signing_secret=settings.slack_signing_secret or None,
@@ -127,15 +200,20 @@ def build(
         # calls Slack back (respond, chat.update) while new clicks arrive
         listener_executor=executor,
         logger=BOLT_LOGGER,
+        before_authorize=_only_slacks_response_urls(replies),
+        **oauth,
     )
+    if store is not None:
+        # app_uninstalled and tokens_revoked delete the tokens (WorkspaceStore stops the
+        # workspace's schedules)
+        app.enable_token_revocation_listeners()
+    else:
+        _stop_when_uninstalled(app, core)
     _follow_the_knowledge_base(app, core)
     _only_well_formed_ids(app)
     _only_the_installed_workspace(app)
     _drop_event_redeliveries(app, core)
-    _pace_listener_calls(app, core)
-    # replies over kept-alive connections; with a proxy configured, Bolt's own respond()
-    sender = ResponseUrlSender(ssl_context=client.ssl) if client.proxy is None else None
-    replies = Replies(sender, settings.response_url_hosts, proxy=client.proxy, ssl=client.ssl)
+    _pace_listener_calls(app, core, per_workspace=store is not None)
 
     @app.error
     def on_error(error: Exception, context: BoltContext) -> None:
@@ -146,7 +224,7 @@ def build(
             message = ephemeral(render_notice(Notice(SORRY, error=True)), replace_original=False)
             replies.to(context.response_url)(**message)
 
-    home = app_home.HomePublisher(core, client)
+    home = app_home.HomePublisher(core, edge.clients)
     # Bolt tries listeners in this order: the daily answer, whose bursts are the busiest
     # traffic, first
     answer_button.register(app, core, executor, replies, home)
@@ -156,6 +234,37 @@ def build(
     practice_buttons.register(app, core, home, replies)
     app_home.register(app, core, home)
     return SlackApp(app, core, home, executor, replies)
+
+
+def _only_slacks_response_urls(replies: Replies) -> Callable[..., BoltResponse]:
+    def only_slacks_response_urls(
+        context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        # a response_url off Slack's hosts is dropped before anything runs: nothing, Bolt's
+        # own "not installed" reply included, may POST where a request body says
+        if context.response_url is not None and not replies.allowed(context.response_url):
+            logger.warning("dropped a response_url that is not on Slack's hosts")
+            context["response_url"] = None
+        return next()
+
+    return only_slacks_response_urls
+
+
+def _stop_when_uninstalled(app: App, core: Core) -> None:
+    """One workspace (SLACK_BOT_TOKEN): when it removes the app or revokes the bot token,
+    its schedules stop. Its data stays: the operator decides (`virtsec team purge`), as the
+    token in the environment is theirs to change."""
+
+    def uninstalled(context: BoltContext) -> None:
+        if context.team_id:
+            core.workspaces.uninstalled(context.team_id, purge_later=False)
+
+    def revoked(event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("tokens", {}).get("bot"):
+            uninstalled(context)
+
+    app.event("app_uninstalled")(uninstalled)
+    app.event("tokens_revoked")(revoked)
 
 
 def _follow_the_knowledge_base(app: App, core: Core) -> None:
@@ -201,12 +310,14 @@ def _only_the_installed_workspace(app: App) -> None:
         return next()
 
 
-def _pace_listener_calls(app: App, core: Core) -> None:
+def _pace_listener_calls(app: App, core: Core, *, per_workspace: bool) -> None:
     @app.middleware
     def pace_listener_calls(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         # the client Bolt makes for each request is a plain WebClient: listeners get one
-        # whose bursty calls share the rate budget of every process
-        context["client"] = paced(context.client, core.pacer)
+        # whose bursty calls share the rate budget of every process (the workspace's, in
+        # OAuth mode, whatever its token of the moment)
+        scope = context.team_id if per_workspace else None
+        context["client"] = paced(context.client, core.pacer, scope)
         return next()
 
 

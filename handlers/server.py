@@ -91,10 +91,14 @@ def serve_socket(settings: Settings, library: Library) -> None:
 def tick_once(settings: Settings, library: Library) -> TickReport:
     """Do what is due now (post, close, retry) and return what was done."""
     settings.require("tick")
-    core = build_core(settings, library, build_client(settings))
-    report = core.scheduler.tick()
-    core.tidy()
-    return report
+    engine = make_engine(settings.database_url, timeout=settings.db_timeout)
+    try:
+        core = build_core(settings, library, build_client(settings), engine)
+        report = core.scheduler.tick()
+        core.tidy()
+        return report
+    finally:
+        engine.dispose()
 
 
 def run_scheduler(

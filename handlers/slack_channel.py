@@ -83,7 +83,7 @@ class SlackChannel:
     def post_reveal(self, reveal: Reveal) -> None:
         """The answer and explanation as a thread reply, naming (not pinging) who got it."""
         post = reveal.post
-        client = self.clients.for_team(post.team_id)
+        client = self._client(post.team_id)
         names = self.directory.names(client, post.team_id, reveal.correct_users[:MAX_NAMED])
         text, blocks = render_reveal(reveal, names)
         self._post(post.team_id, post.channel_id, text, blocks, thread_ts=post.ts)
@@ -109,7 +109,7 @@ class SlackChannel:
         blocks: list[dict[str, object]],
         thread_ts: str | None = None,
     ) -> dict[str, object]:
-        poster = posting_client(self.clients.for_team(team_id))  # never retried blindly
+        poster = posting_client(self._client(team_id))  # never retried blindly
         try:
             response = poster.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
@@ -122,6 +122,14 @@ class SlackChannel:
                 raise ChannelFailed(error) from exc
             raise  # a 5xx or an internal error: maybe posted, so not to be sent again
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _client(self, team_id: str) -> WebClient:
+        """The workspace's client; ChannelFailed when it has no token (not installed any
+        more, or its rotation failed): nothing was sent."""
+        try:
+            return self.clients.for_team(team_id)
+        except SlackClientError as exc:
+            raise ChannelFailed(str(exc) or "no token for this workspace") from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -76,6 +76,7 @@ class PacedWebClient(WebClient):
     a 429 is waited out by this process alone."""
 
     pacer: Pacer | None = None
+    scope: str | None = None  # the workspace whose budget this client spends, when known
 
     def api_call(
         self, api_method: str, *, json: dict[str, Any] | None = None, **kwargs: Any
@@ -154,8 +155,11 @@ class PacedWebClient(WebClient):
         return clone(self, self.timeout, list(self.retry_handlers or []), self.pacer)
 
     def budget_scope(self) -> str:
-        """Slack's limits hold per app and workspace, that is per bot token: the scope is
-        the token's digest (the token itself is never stored)."""
+        """Slack's limits hold per app and workspace: the workspace when the client knows
+        it (OAuth mode, where a rotated token is still the same workspace), else the bot
+        token's digest (one workspace, one token; the token itself is never stored)."""
+        if self.scope:
+            return f"team:{self.scope}"
         return "token:" + hashlib.sha256((self.token or "").encode()).hexdigest()[:24]
 
     def _refused(self, api_method: str, wait: float) -> SlackApiError:
@@ -246,14 +250,18 @@ def clone(
         retry_handlers=retry_handlers,
     )
     copy.pacer = pacer or getattr(client, "pacer", None)
+    copy.scope = getattr(client, "scope", None)
     return copy
 
 
-def paced(client: WebClient, pacer: Pacer) -> PacedWebClient:
-    """The client Bolt made for a request (its token and team), on the shared budget."""
-    if isinstance(client, PacedWebClient) and client.pacer is pacer:
+def paced(client: WebClient, pacer: Pacer, scope: str | None = None) -> PacedWebClient:
+    """The client Bolt made for a request (its token and team), on the shared budget of
+    `scope` (the workspace; None: the token's)."""
+    if isinstance(client, PacedWebClient) and client.pacer is pacer and client.scope == scope:
         return client
-    return clone(client, client.timeout, list(client.retry_handlers or []), pacer)
+    copy = clone(client, client.timeout, list(client.retry_handlers or []), pacer)
+    copy.scope = scope
+    return copy
 
 
 def posting_client(client: WebClient) -> WebClient:

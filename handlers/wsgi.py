@@ -1,4 +1,6 @@
-"""The WSGI application served in HTTP mode: Slack at /slack/events, health at /healthz.
+"""The WSGI application served in HTTP mode: Slack at /slack/events, health at /healthz,
+and in OAuth mode the install pages (GET /slack/install, /slack/oauth_redirect), which Bolt
+serves.
 
 Every request to /slack/events is checked here before Bolt sees it: a body of a sane size,
 read whole, with a valid Slack signature (timestamp within 5 minutes). Anything else gets
@@ -178,6 +180,8 @@ def make_wsgi_app(
     slack = SlackRequestHandler(bolt_app, path=SLACK_PATH)
     verifier = SignatureVerifier(signing_secret)
     health = BoundedHealth(health)
+    flow = bolt_app.oauth_flow
+    install_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -195,6 +199,12 @@ def make_wsgi_app(
                 logger.info("refused a request to %s: %s", SLACK_PATH, body)
                 return _json(start_response, body, {"error": "invalid request"})
             environ["wsgi.input"] = io.BytesIO(body)
+            return slack(environ, start_response)
+        if path in install_paths and method == "GET":
+            # a browser's visit: the install state is checked by Bolt (a cookie set by
+            # /slack/install and a one-time state in the database), never a body read
+            environ["wsgi.input"] = io.BytesIO(b"")
+            environ["CONTENT_LENGTH"] = "0"
             return slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 from tests.fakes import block_kit
 
@@ -128,6 +128,9 @@ class FakeSlack:
         self._refresh: dict[str, str] = {}  # refresh token -> team id
         self._token_teams: dict[str, str] = {}  # bot token -> team id
         self._expired: set[str] = set()
+        self._revoked: set[str] = set()
+        self._team_names: dict[str, str] = {}
+        self._scopes: set[str] = set()
         self._rotation = False
         self._issued = 0
 
@@ -221,21 +224,60 @@ class FakeSlack:
 
     # -- OAuth (distribution) ---------------------------------------------------------------
 
-    def register_app(self, client_id: str, client_secret: str, *, rotation: bool = False) -> None:
-        """The app's OAuth credentials; `rotation`: tokens expire in 12 hours and come
-        with a refresh token, as with token rotation enabled."""
+    def register_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        rotation: bool = False,
+        scopes: tuple[str, ...] = ("commands", "chat:write", "chat:write.public", "users:read"),
+    ) -> None:
+        """The app's OAuth credentials and the bot scopes its settings allow; `rotation`:
+        tokens expire in 12 hours and come with a refresh token, as with token rotation
+        enabled. From then on only tokens issued by oauth.v2.access are valid."""
         with self._cond:
             self._app = (client_id, client_secret)
             self._rotation = rotation
+            self._scopes = set(scopes)
 
-    def authorize(self, team_id: str) -> str:
-        """Someone of `team_id` approved the install on Slack's page: the one-time code
-        Slack sends to the redirect URL."""
+    def authorize(self, team_id: str, name: str | None = None) -> str:
+        """Someone of `team_id` (named `name`) approved the install on Slack's page: the
+        one-time code Slack sends to the redirect URL."""
         with self._cond:
+            if name is not None:
+                self._team_names[team_id] = name
             self._issued += 1
             code = f"code-{team_id}-{self._issued}"
             self._codes[code] = team_id
             return code
+
+    def approve(self, authorize_url: str, team_id: str, name: str | None = None) -> dict[str, str]:
+        """Slack's install page, approved by someone of `team_id`: checks the URL the app
+        sent the browser to (slack.com/oauth/v2/authorize, its client id, scopes Slack knows
+        for the app) and returns the query Slack sends to the redirect URL: code and state."""
+        parts = urlsplit(authorize_url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        assert (parts.scheme, parts.hostname, parts.path) == (
+            "https",
+            "slack.com",
+            "/oauth/v2/authorize",
+        ), authorize_url
+        with self._cond:
+            assert self._app is not None and query.get("client_id") == self._app[0], query
+            asked = set(query.get("scope", "").split(","))
+            assert asked and asked <= self._scopes, f"scopes {asked} not in {self._scopes}"
+        return {"code": self.authorize(team_id, name), "state": query.get("state", "")}
+
+    def uninstall(self, team_id: str) -> None:
+        """The workspace removed the app: every token and refresh token of it is revoked
+        (`token_revoked` from then on)."""
+        with self._cond:
+            for token, team in self._token_teams.items():
+                if team == team_id:
+                    self._revoked.add(token)
+            for refresh, team in list(self._refresh.items()):
+                if team == team_id:
+                    del self._refresh[refresh]
 
     def expire(self, token: str) -> None:
         """Make a bot token expired (`token_expired` from then on)."""
@@ -276,7 +318,7 @@ class FakeSlack:
             "scope": "commands,chat:write,chat:write.public,users:read",
             "bot_user_id": BOT_USER_ID,
             "app_id": "A0APP",
-            "team": {"id": team_id, "name": f"team {team_id}"},
+            "team": {"id": team_id, "name": self._team_names.get(team_id, f"team {team_id}")},
             "enterprise": None,
             "is_enterprise_install": False,
         }
@@ -366,6 +408,10 @@ class FakeSlack:
             token = _bearer_token(headers) or str(args.get("token", ""))
             if token in self._expired:
                 return _error("token_expired")
+            if token in self._revoked:
+                return _error("token_revoked")
+            if self._app is not None and token and token not in self._token_teams:
+                return _error("invalid_auth")  # distributed: only issued tokens are valid
             limited = self._over_rate_limit(method, token, args)
             if limited is not None:
                 return limited
@@ -378,7 +424,7 @@ class FakeSlack:
             handler = _METHODS.get(method)
             if handler is None:
                 return _error("unknown_method")
-            return handler(self, args)
+            return handler(self, {**args, _TEAM: self._token_teams.get(token, TEAM_ID)})
 
     def _handle_response_url(self, name: str, body: JsonDict) -> _Reply:
         with self._cond:
@@ -500,7 +546,7 @@ class FakeSlack:
         return _ok(
             user={
                 "id": user_id,
-                "team_id": TEAM_ID,
+                "team_id": args[_TEAM],
                 "name": user_id.lower(),
                 "real_name": f"User {user_id}",
                 "profile": {
@@ -524,8 +570,10 @@ class FakeSlack:
         if self._refused("views.publish", view.get("blocks"), surface):
             return _error("invalid_arguments")
         self._view_counter += 1
-        return _ok(view={"id": f"V{self._view_counter:08d}", "team_id": TEAM_ID, **view})
+        return _ok(view={"id": f"V{self._view_counter:08d}", "team_id": args[_TEAM], **view})
 
+
+_TEAM = "\x00team"  # the calling token's workspace, passed to the method handlers
 
 _METHODS: dict[str, Callable[[FakeSlack, JsonDict], _Reply]] = {
     "chat.postMessage": FakeSlack._chat_post_message,

@@ -197,12 +197,19 @@ class SlackClient:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Reply:
+    def event(
+        self,
+        event: dict[str, Any],
+        event_id: str,
+        retry: int | None = None,
+        *,
+        team: str = TEAM_ID,
+    ) -> Reply:
         """An Events API callback, optionally marked as Slack's redelivery."""
         body = json.dumps(
             {
                 "token": "legacy",
-                "team_id": TEAM_ID,
+                "team_id": team,
                 "api_app_id": "A0APP",
                 "type": "event_callback",
                 "event_id": event_id,

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.config import DEFAULT_SCOPES
+from handlers.installations import REDIRECT_PATH
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCOPES = {"commands", "chat:write", "chat:write.public", "users:read"}
 
@@ -21,7 +24,11 @@ def test_manifest_declares_the_command_events_and_minimal_scopes(name: str) -> N
     m = load(name)
     assert set(m["oauth_config"]["scopes"]["bot"]) == SCOPES
     assert [c["command"] for c in m["features"]["slash_commands"]] == ["/virtsec"]
-    assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert m["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["features"]["app_home"]["home_tab_enabled"] is True
     # read-only has no meaning for a messages tab that is off, and Slack ignores it
@@ -38,6 +45,12 @@ def test_http_manifest_points_every_url_at_slack_events() -> None:
     ]
     assert all(u == "https://HOST/slack/events" for u in urls)
     assert m["settings"]["socket_mode_enabled"] is False
+
+
+def test_oauth_mode_asks_for_the_manifests_scopes_and_returns_to_its_redirect_url() -> None:
+    m = load("manifest.yml")
+    assert set(DEFAULT_SCOPES) == set(m["oauth_config"]["scopes"]["bot"])
+    assert m["oauth_config"]["redirect_urls"] == [f"https://HOST{REDIRECT_PATH}"]
 
 
 def test_socket_manifest_has_no_urls() -> None:
