@@ -7,6 +7,7 @@ Slack (`handlers/`), the console and the tests build a `Core` with their own cha
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,7 @@ from bot.results import Caller, HelpResult, Notice, Reply
 from bot.study import Study
 from bot.workspaces import Workspaces
 
+logger = logging.getLogger(__name__)
 ADMIN_ONLY = "Only virtsec admins can do that. Ask a workspace admin, or see `/virtsec help`."
 
 
@@ -122,7 +124,10 @@ class Core:
         self.learning.forget_old()
         self.workspaces.purge_departed()
         for chore in self.chores:
-            chore()
+            try:
+                chore()
+            except Exception:  # one chore's trouble must not stop the others
+                logger.exception("housekeeping %r failed; the next tick tries again", chore)
 
     @property
     def kb(self) -> KnowledgeBase:

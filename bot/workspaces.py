@@ -10,10 +10,11 @@ same token about to expire, one rotates it and the other waits for the new one.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.sql import insert_ignoring_conflicts, rowcount
@@ -107,14 +108,23 @@ class Workspaces:
                 if still is None:
                     continue
                 deleted = TeamData(session).purge(team_id)
+                session.execute(delete(Workspace).where(Workspace.team_id == team_id))
             logger.info("workspace %s: data deleted after the grace period: %s", team_id, deleted)
             purged.append(team_id)
         return purged
 
-    def take_rotation(self, team_id: str, lease: timedelta) -> bool:
-        """Lease the rotation of the workspace's token; False while another process holds
-        it."""
+    def installed_at(self, team_id: str) -> datetime | None:
+        """When the workspace last installed the app (None: never, or before records)."""
+        with self.sessions.begin() as session:
+            return session.scalar(
+                select(Workspace.installed_at).where(Workspace.team_id == team_id)
+            )
+
+    def take_rotation(self, team_id: str, lease: timedelta) -> str | None:
+        """Lease the rotation of the workspace's token: the lease's owner id, or None while
+        another process holds it."""
         now = self.clock()
+        owner = uuid.uuid4().hex
         with self.sessions.begin() as session:
             self._row(session, team_id)
             taken = session.execute(
@@ -123,15 +133,18 @@ class Workspaces:
                     Workspace.team_id == team_id,
                     or_(Workspace.rotating_until.is_(None), Workspace.rotating_until < now),
                 )
-                .values(rotating_until=now + lease)
+                .values(rotating_until=now + lease, rotation_owner=owner)
             )
-            return rowcount(taken) == 1
+            return owner if rowcount(taken) == 1 else None
 
-    def end_rotation(self, team_id: str) -> None:
-        """Give the lease back."""
+    def end_rotation(self, team_id: str, owner: str) -> None:
+        """Give the lease back (if it is still this owner's: one that ran out may have been
+        taken since)."""
         with self.sessions.begin() as session:
             session.execute(
-                update(Workspace).where(Workspace.team_id == team_id).values(rotating_until=None)
+                update(Workspace)
+                .where(Workspace.team_id == team_id, Workspace.rotation_owner == owner)
+                .values(rotating_until=None, rotation_owner=None)
             )
 
     def _row(self, session: Session, team_id: str) -> None:

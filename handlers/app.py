@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.core import Core, utc_now
 from bot.library import Library
 from bot.results import Notice
+from bot.storage.claims import aware
 from bot.storage.db import make_engine, session_factory
 from bot.workspaces import Workspaces
 from handlers import (
@@ -51,7 +52,6 @@ from handlers.web_api import (
     build_client,
     clone,
     paced,
-    posting_client,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def _edge(
             store, clone(client, client.timeout, list(client.retry_handlers or []))
         )
     core = Core(library, sessions, SlackChannel(clients, directory), keep_departed=keep)
-    if store is not None:
-        core.chores.append(functools.partial(forget_expired_states, engine))
+    if store is not None:  # each tick: refresh tokens before they expire, drop old states
+        core.chores += [store.rotate_due, functools.partial(forget_expired_states, engine)]
     for paced_client in (client, getattr(clients, "base", None)):
         if isinstance(paced_client, PacedWebClient) and paced_client.pacer is None:
             paced_client.pacer = core.pacer  # the rate budget every process shares
@@ -108,11 +108,12 @@ def workspace_store(
     settings: Settings, engine: Engine, workspaces: Workspaces, client: WebClient
 ) -> WorkspaceStore:
     """The installation store of OAuth mode, on the app's database; its token refreshes
-    are never retried blindly (a refresh token works once)."""
+    are never retried (a refresh token works once: a retry after a lost answer would fail,
+    and a retry must not outlast the rotation's lease)."""
     rotator = TokenRotator(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
-        client=posting_client(client),
+        client=once_client(client),
     )
     return WorkspaceStore(settings.slack_client_id, engine, workspaces, rotator)
 
@@ -183,7 +184,7 @@ def build(
     oauth: dict[str, Any] = {}
     if store is not None:  # many workspaces: each request authorized with its own token
         oauth = {
-            "oauth_flow": oauth_flow(settings, store, engine),
+            "oauth_flow": oauth_flow(settings, store, engine, once_client(client)),
             "authorize": CachedAuthorize(store, settings),
             "installation_store_bot_only": True,
             "user_facing_authorize_error_message": NOT_INSTALLED,
@@ -206,6 +207,7 @@ def build(
     if store is not None:
         # app_uninstalled and tokens_revoked delete the tokens (WorkspaceStore stops the
         # workspace's schedules)
+        _ignore_uninstalls_older_than_the_install(app, core)
         app.enable_token_revocation_listeners()
     else:
         _stop_when_uninstalled(app, core)
@@ -236,6 +238,12 @@ def build(
     return SlackApp(app, core, home, executor, replies)
 
 
+def once_client(client: WebClient) -> WebClient:
+    """The client for calls that may work only once (an install code, a refresh token):
+    a timeout, and no retry of any kind."""
+    return clone(client, client.timeout, [])
+
+
 def _only_slacks_response_urls(replies: Replies) -> Callable[..., BoltResponse]:
     def only_slacks_response_urls(
         context: BoltContext, next: Callable[[], BoltResponse]
@@ -248,6 +256,30 @@ def _only_slacks_response_urls(replies: Replies) -> Callable[..., BoltResponse]:
         return next()
 
     return only_slacks_response_urls
+
+
+#: events that say the app lost its access: acting on them twice is harmless, so they are
+#: never dropped as redeliveries (a delivery whose handling failed must be acted on again)
+ACCESS_LOST = ("app_uninstalled", "tokens_revoked")
+
+
+def _ignore_uninstalls_older_than_the_install(app: App, core: Core) -> None:
+    @app.middleware
+    def ignore_stale_uninstalls(
+        req: BoltRequest, context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        # Slack redelivers an event for up to an hour: an uninstall redelivered after the
+        # workspace installed again must not delete the new tokens
+        body: dict[str, Any] = req.body
+        event = body.get("event") or {}
+        sent = body.get("event_time")
+        if event.get("type") in ACCESS_LOST and context.team_id and isinstance(sent, int):
+            installed = core.workspaces.installed_at(context.team_id)
+            # whole seconds, as Slack's event_time: one in the install's own second stands
+            if installed is not None and int(aware(installed).timestamp()) > sent:
+                logger.info("ignored an %s older than the install", event.get("type"))
+                return BoltResponse(status=200, body="")
+        return next()
 
 
 def _stop_when_uninstalled(app: App, core: Core) -> None:
@@ -328,7 +360,8 @@ def _drop_event_redeliveries(app: App, core: Core) -> None:
         req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         body: dict[str, Any] = req.body
-        if body.get("type") == "event_callback":
+        access_lost = (body.get("event") or {}).get("type") in ACCESS_LOST
+        if body.get("type") == "event_callback" and not access_lost:
             event_id = str(body.get("event_id", ""))
             if event_id and not core.once.first(f"event:{event_id}"):
                 logger.info(

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -35,7 +36,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import Engine, column, delete, table
+from sqlalchemy import Engine, column, delete, exists, select, table
 
 from bot.config import Settings
 from bot.workspaces import Workspaces
@@ -49,8 +50,10 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 #: without the shared lease) is set to a shorter time, so it finds nothing to do
 ROTATE_BEFORE_MINUTES = 150
 BOLT_ROTATION_MINUTES = 120
-ROTATION_LEASE = timedelta(seconds=30)  # longer than a refresh call can take (10 s timeout)
-ROTATION_WAIT = 12.0  # seconds a process waits for another's rotation to finish
+ROTATION_LEASE = timedelta(seconds=30)  # 3 times the longest refresh call (10 s, no retry)
+ROTATION_WAIT = 12.0  # seconds the scheduler waits for another process's rotation
+REQUEST_WAIT = 2.0  # seconds a request waits for it, only when its token has expired
+SAVE_TRIES = 3
 STATE_SECONDS = 600  # an install started on /slack/install must finish within 10 minutes
 MAX_CACHED_AUTHORIZATIONS = 4096
 NOT_INSTALLED = (
@@ -60,8 +63,34 @@ NOT_INSTALLED = (
 
 
 class NoToken(SlackClientError):
-    """No usable token for the workspace: not installed, uninstalled, or its rotation
-    failed. Nothing was sent to Slack."""
+    """No usable token for the workspace: not installed, uninstalled (`final`), or its
+    rotation failed (try again later). Nothing was sent to Slack."""
+
+    def __init__(self, message: str, *, final: bool):
+        super().__init__(message)
+        self.final = final
+
+
+class OrgInstallRefused(BoltError):
+    """An organization-wide (Enterprise Grid) install: virtsec installs per workspace."""
+
+
+class _NoRotation(TokenRotator):
+    """Bolt's authorize step would rotate a token itself, without the shared lease: it is
+    given this rotator, which leaves rotation to WorkspaceStore."""
+
+    def perform_bot_token_rotation(self, *, bot: Bot, minutes_before_expiration: int = 120) -> None:
+        return None
+
+    def perform_token_rotation(
+        self, *, installation: Installation, minutes_before_expiration: int = 120
+    ) -> None:
+        return None
+
+
+def expired(bot: Bot) -> bool:
+    """True when the token has expired (give it a few seconds' margin)."""
+    return bot.bot_token_expires_at is not None and bot.bot_token_expires_at <= time.time() + 5
 
 
 def expiring(bot: Bot | None, minutes: int = ROTATE_BEFORE_MINUTES) -> bool:
@@ -92,11 +121,17 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
 
     def save(self, installation: Installation) -> None:
         """Store an install (Bolt's OAuth flow); a pending deletion of the workspace's data
-        is called off."""
-        super().save(installation)
-        if installation.team_id:
+        is called off. BoltError (Bolt's failure page) when it cannot be stored: an
+        organization-wide install, or the database failing."""
+        if installation.is_enterprise_install or not installation.team_id:
+            raise OrgInstallRefused("organization-wide installs are not supported")
+        try:
+            super().save(installation)
             self.workspaces.installed(installation.team_id, installation.enterprise_id)
-            logger.info("installed in workspace %s", installation.team_id)
+        except Exception as exc:  # the database: the error names no token (hide_parameters)
+            logger.error("could not store the install of %s: %s", installation.team_id, exc)
+            raise BoltError("the installation could not be stored") from exc
+        logger.info("installed in workspace %s", installation.team_id)
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """The bot token was revoked (tokens_revoked): the workspace can no longer be
@@ -118,26 +153,21 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         enterprise_id: str | None,
         team_id: str | None,
         is_enterprise_install: bool | None = False,
+        wait: float = REQUEST_WAIT,
     ) -> Bot | None:
         """The newest bot installation of the workspace, its token rotated first when it
-        expires within ROTATE_BEFORE_MINUTES; SlackTokenRotationError when Slack refused
-        the rotation."""
+        expires within ROTATE_BEFORE_MINUTES (SlackTokenRotationError when Slack refused
+        the rotation). While another process rotates it, the token in hand is returned if
+        it still works; an expired one is waited for up to `wait` seconds (a request's
+        default is short: Slack wants its answer within 3 s)."""
         bot = super().find_bot(
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
-        if not expiring(bot) or not team_id:
+        if bot is None or not expiring(bot) or not team_id:
             return bot
-        return self._rotated(bot, enterprise_id, team_id, is_enterprise_install)
 
-    def _rotated(
-        self,
-        bot: Bot | None,
-        enterprise_id: str | None,
-        team_id: str,
-        is_enterprise_install: bool | None,
-    ) -> Bot | None:
         def newest() -> Bot | None:
             return super(WorkspaceStore, self).find_bot(
                 enterprise_id=enterprise_id,
@@ -145,30 +175,82 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
                 is_enterprise_install=is_enterprise_install,
             )
 
-        deadline = time.monotonic() + ROTATION_WAIT
+        deadline = time.monotonic() + wait
         while True:
-            if self.workspaces.take_rotation(team_id, ROTATION_LEASE):
+            owner = self.workspaces.take_rotation(team_id, ROTATION_LEASE)
+            if owner is not None:
                 try:
-                    current = newest()  # rotated by another process since it was read?
-                    if current is None or not expiring(current):
-                        return current
-                    rotated = self.rotator.perform_bot_token_rotation(
-                        bot=current, minutes_before_expiration=ROTATE_BEFORE_MINUTES
-                    )
-                    if rotated is None:
-                        return current
-                    self.save_bot(rotated)
-                    logger.info("rotated the bot token of workspace %s", team_id)
-                    return rotated
+                    return self._rotate(team_id, newest())
                 finally:
-                    self.workspaces.end_rotation(team_id)
-            if time.monotonic() > deadline:
-                logger.warning("workspace %s: another process is still rotating its token", team_id)
-                return bot
+                    self.workspaces.end_rotation(team_id, owner)
+            if not expired(bot) or time.monotonic() > deadline:
+                return bot  # still valid (or the wait is over): used as it is
             time.sleep(0.2)
             current = newest()
             if current is None or not expiring(current):
-                return current
+                return current  # the other process rotated it
+
+    def _rotate(self, team_id: str, current: Bot | None) -> Bot | None:
+        """Rotate the token (the lease held), unless another process just did."""
+        if current is None or not expiring(current):
+            return current
+        rotated = self.rotator.perform_bot_token_rotation(
+            bot=current, minutes_before_expiration=ROTATE_BEFORE_MINUTES
+        )
+        if rotated is None:
+            return current
+        for attempt in range(1, SAVE_TRIES + 1):
+            try:
+                self.save_bot(rotated)
+                break
+            except Exception as exc:  # the old refresh token is spent: keep trying a little
+                logger.error(
+                    "workspace %s: saving its rotated token failed (try %s of %s): %s",
+                    team_id,
+                    attempt,
+                    SAVE_TRIES,
+                    type(exc).__name__,
+                )
+                if attempt == SAVE_TRIES:
+                    logger.error(
+                        "workspace %s: its new token is used now but was not stored; it "
+                        "will need to reinstall virtsec when that token expires",
+                        team_id,
+                    )
+                else:
+                    time.sleep(0.5 * attempt)
+        logger.info("rotated the bot token of workspace %s", team_id)
+        return rotated
+
+    def rotate_due(self) -> list[str]:
+        """Rotate every token expiring within ROTATE_BEFORE_MINUTES (the scheduler does
+        this each tick, so requests seldom have to); the workspaces rotated."""
+        bots = self.bots
+        newer = bots.alias("newer")
+        threshold = datetime.now(UTC).replace(tzinfo=None) + timedelta(
+            minutes=ROTATE_BEFORE_MINUTES
+        )
+        query = select(bots.c.enterprise_id, bots.c.team_id).where(
+            bots.c.client_id == self.client_id,
+            bots.c.bot_refresh_token.is_not(None),
+            bots.c.bot_token_expires_at <= threshold,
+            bots.c.team_id.is_not(None),
+            ~exists().where(
+                newer.c.client_id == bots.c.client_id,
+                newer.c.team_id == bots.c.team_id,
+                newer.c.installed_at > bots.c.installed_at,
+            ),
+        )
+        with self.engine.connect() as conn:
+            due = conn.execute(query).all()
+        rotated = []
+        for enterprise_id, team_id in due:
+            try:
+                self.find_bot(enterprise_id=enterprise_id, team_id=team_id, wait=ROTATION_WAIT)
+                rotated.append(str(team_id))
+            except Exception as exc:  # one workspace's trouble must not stop the others
+                logger.warning("workspace %s: rotating its token failed: %s", team_id, exc)
+        return rotated
 
 
 class Installations:
@@ -183,11 +265,14 @@ class Installations:
         """The client with the workspace's bot token; NoToken when there is none."""
         enterprise_id = self.store.workspaces.enterprise_of(team_id)
         try:
-            bot = self.store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+            bot = self.store.find_bot(
+                enterprise_id=enterprise_id, team_id=team_id, wait=ROTATION_WAIT
+            )
         except SlackTokenRotationError as exc:
-            raise NoToken(f"rotating the token of workspace {team_id} failed: {exc}") from exc
+            error = exc.api_error.response.get("error")
+            raise NoToken(f"rotating the workspace's token failed: {error}", final=False) from exc
         if bot is None or not bot.bot_token:
-            raise NoToken(f"virtsec is not installed in workspace {team_id}")
+            raise NoToken("virtsec is not installed in this workspace any more", final=True)
         client = clone(self.base, self.base.timeout, list(self.base.retry_handlers or []))
         client.token = bot.bot_token
         client.scope = team_id
@@ -227,12 +312,20 @@ class CachedAuthorize(InstallationStoreAuthorize):
             bot_only=True,
             cache_enabled=cache,
             logger=logger,
+            client=store.rotator.client,
         )
         self.authorize_result_cache = _Bounded()
+        # WorkspaceStore.find_bot rotates, under the lease every process shares
+        self.token_rotator = _NoRotation(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret
+        )
 
 
-def oauth_flow(settings: Settings, store: WorkspaceStore, engine: Engine) -> OAuthFlow:
-    """Bolt's OAuth flow on the app's database, with virtsec's install and result pages."""
+def oauth_flow(
+    settings: Settings, store: WorkspaceStore, engine: Engine, client: WebClient
+) -> OAuthFlow:
+    """Bolt's OAuth flow on the app's database, with virtsec's install and result pages;
+    `client` exchanges the install code, which works once: it must never retry."""
     oauth_settings = OAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
@@ -251,7 +344,7 @@ def oauth_flow(settings: Settings, store: WorkspaceStore, engine: Engine) -> OAu
         state_expiration_seconds=STATE_SECONDS,
         logger=logger,
     )
-    return _Flow(settings=oauth_settings, logger=logger)
+    return _Flow(client=client, settings=oauth_settings, logger=logger)
 
 
 class _Flow(OAuthFlow):
@@ -316,6 +409,12 @@ _REASONS = {
 
 def _not_installed(args: FailureArgs) -> BoltResponse:
     reason = _REASONS.get(args.reason, "Slack reported an error; please start again.")
+    if isinstance(args.error, OrgInstallRefused):
+        reason = (
+            "virtsec is installed in each workspace of an organization, not in the whole "
+            "organization at once: start again from the Add to Slack page and pick a "
+            "workspace."
+        )
     logger.info("an install did not finish: %s", args.reason)
     return BoltResponse(
         status=args.suggested_status_code,

@@ -14,6 +14,7 @@ from handlers.blocks.daily import (
     render_reveal,
     render_weekly_report,
 )
+from handlers.installations import NoToken
 from handlers.slack_users import Directory
 from handlers.web_api import SlackClients, clients_of, posting_client
 
@@ -26,6 +27,10 @@ REFUSALS = {
     "is_archived": "it is archived",
     "restricted_action": "posting there is restricted to some people",
     "restricted_action_read_only_channel": "it is read-only",
+    # the workspace took the app's access away: nothing works there until it reinstalls
+    "token_revoked": "virtsec's access to this workspace was revoked; reinstall it",
+    "invalid_auth": "virtsec's token for this workspace is not valid; reinstall it",
+    "account_inactive": "virtsec's access to this workspace was revoked; reinstall it",
 }
 
 
@@ -72,10 +77,9 @@ class SlackChannel:
         if view.ts is None:
             return
         text, blocks = render_daily_question(view, reveal)
+        client = self._client(view.team_id)
         try:
-            self.clients.for_team(view.team_id).chat_update(
-                channel=view.channel_id, ts=view.ts, text=text, blocks=blocks
-            )
+            client.chat_update(channel=view.channel_id, ts=view.ts, text=text, blocks=blocks)
         except (SlackApiError, SlackClientError, OSError) as exc:
             # an update can be made again safely: every failure is one to retry
             raise ChannelFailed(_reason(exc)) from exc
@@ -124,12 +128,17 @@ class SlackChannel:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _client(self, team_id: str) -> WebClient:
-        """The workspace's client; ChannelFailed when it has no token (not installed any
-        more, or its rotation failed): nothing was sent."""
+        """The workspace's client. Whatever goes wrong in finding its token happens before
+        anything is sent: ChannelRefused when it is not installed any more, ChannelFailed
+        (try again later) otherwise (a rotation Slack refused, the database)."""
         try:
             return self.clients.for_team(team_id)
-        except SlackClientError as exc:
-            raise ChannelFailed(str(exc) or "no token for this workspace") from exc
+        except NoToken as exc:
+            if exc.final:
+                raise ChannelRefused(str(exc)) from exc
+            raise ChannelFailed(str(exc)) from exc
+        except Exception as exc:
+            raise ChannelFailed(f"no token for this workspace: {type(exc).__name__}") from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -38,12 +38,15 @@ class SlackUser:
 def is_admin(user: SlackUser, settings: Settings) -> bool:
     """VIRTSEC_ADMINS when set, otherwise Slack's workspace admins and owners (in OAuth
     mode: each workspace's admins and owners, plus its TEAM_ID:USER_ID entries)."""
+
+    def workspace_admin() -> bool:
+        info = user.info()
+        # an admin of this workspace: not of a partner's, met in a Slack Connect channel
+        of_here = info.get("team_id") in (None, user.team_id)
+        return of_here and bool(info.get("is_admin") or info.get("is_owner"))
+
     return may_administer(
-        user.team_id,
-        user.user_id,
-        settings.admins,
-        lambda: bool(user.info().get("is_admin") or user.info().get("is_owner")),
-        per_workspace=settings.oauth,
+        user.team_id, user.user_id, settings.admins, workspace_admin, per_workspace=settings.oauth
     )
 
 

@@ -38,6 +38,9 @@ def make_engine(url: str, *, timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) ->
     """An engine for a database URL. Every wait is bounded by `timeout` seconds: connecting,
     waiting for a pooled connection, a statement (PostgreSQL's statement_timeout), a lock.
     SQLite gets WAL, foreign keys and the same bound as its busy timeout."""
+    # a failed statement's error never carries its values into a log: some are secrets
+    # (the bot tokens of OAuth mode's installations)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": timeout, "check_same_thread": False}, **kwargs

@@ -316,3 +316,4 @@ class Workspace(Base):
     installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     uninstalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     rotating_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    rotation_owner: Mapped[str | None] = mapped_column(String(64), default=None)

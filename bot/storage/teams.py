@@ -8,10 +8,18 @@ from sqlalchemy.orm import Session
 from bot.storage.sql import rowcount
 from bot.storage.tables import Base
 
+#: the installation's own record (bot.workspaces), not the workspace's data: it outlives a
+#: purge, so that a purged but still installed workspace is still found
+NOT_TEAM_DATA = {"workspaces"}
+
 
 def team_tables() -> list[Table]:
-    """Every table keyed by team, children before the tables they point to."""
-    return [t for t in reversed(Base.metadata.sorted_tables) if "team_id" in t.c]
+    """Every table of a workspace's data, children before the tables they point to."""
+    return [
+        t
+        for t in reversed(Base.metadata.sorted_tables)
+        if "team_id" in t.c and t.name not in NOT_TEAM_DATA
+    ]
 
 
 class TeamData:

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("installed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uninstalled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rotating_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rotation_owner", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("team_id"),
     )
     op.create_index("ix_workspaces_uninstalled", "workspaces", ["uninstalled_at"])

@@ -86,10 +86,17 @@ def test_one_process_at_a_time_holds_a_workspaces_rotation(
     clock = Clock(START)
     workspaces = Workspaces(sessions, clock)
     lease = timedelta(seconds=30)
-    assert workspaces.take_rotation("TA", lease)  # even before the install row exists
-    assert not workspaces.take_rotation("TA", lease)
-    assert workspaces.take_rotation("TB", lease)  # another workspace is independent
-    workspaces.end_rotation("TA")
-    assert workspaces.take_rotation("TA", lease)
-    clock.advance(seconds=31)  # a holder that died: its lease runs out
-    assert workspaces.take_rotation("TA", lease)
+    first = workspaces.take_rotation("TA", lease)  # even before the install row exists
+    assert first is not None
+    assert workspaces.take_rotation("TA", lease) is None
+    assert workspaces.take_rotation("TB", lease) is not None  # another workspace
+    workspaces.end_rotation("TA", first)
+    second = workspaces.take_rotation("TA", lease)
+    assert second is not None
+    clock.advance(seconds=31)  # a holder too slow: its lease runs out and is taken over
+    third = workspaces.take_rotation("TA", lease)
+    assert third is not None
+    workspaces.end_rotation("TA", second)  # the slow one finishes: the new lease stands
+    assert workspaces.take_rotation("TA", lease) is None
+    workspaces.end_rotation("TA", third)
+    assert workspaces.take_rotation("TA", lease) is not None

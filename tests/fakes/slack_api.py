@@ -130,6 +130,8 @@ class FakeSlack:
         self._expired: set[str] = set()
         self._revoked: set[str] = set()
         self._team_names: dict[str, str] = {}
+        self._org_codes: set[str] = set()
+        self._refresh_seconds = 0.0
         self._scopes: set[str] = set()
         self._rotation = False
         self._issued = 0
@@ -231,14 +233,17 @@ class FakeSlack:
         *,
         rotation: bool = False,
         scopes: tuple[str, ...] = ("commands", "chat:write", "chat:write.public", "users:read"),
+        refresh_seconds: float = 0.0,
     ) -> None:
         """The app's OAuth credentials and the bot scopes its settings allow; `rotation`:
         tokens expire in 12 hours and come with a refresh token, as with token rotation
-        enabled. From then on only tokens issued by oauth.v2.access are valid."""
+        enabled (a refresh takes `refresh_seconds`). From then on only tokens issued by
+        oauth.v2.access are valid."""
         with self._cond:
             self._app = (client_id, client_secret)
             self._rotation = rotation
             self._scopes = set(scopes)
+            self._refresh_seconds = refresh_seconds
 
     def authorize(self, team_id: str, name: str | None = None) -> str:
         """Someone of `team_id` (named `name`) approved the install on Slack's page: the
@@ -251,7 +256,9 @@ class FakeSlack:
             self._codes[code] = team_id
             return code
 
-    def approve(self, authorize_url: str, team_id: str, name: str | None = None) -> dict[str, str]:
+    def approve(
+        self, authorize_url: str, team_id: str, name: str | None = None, *, org: bool = False
+    ) -> dict[str, str]:
         """Slack's install page, approved by someone of `team_id`: checks the URL the app
         sent the browser to (slack.com/oauth/v2/authorize, its client id, scopes Slack knows
         for the app) and returns the query Slack sends to the redirect URL: code and state."""
@@ -266,7 +273,11 @@ class FakeSlack:
             assert self._app is not None and query.get("client_id") == self._app[0], query
             asked = set(query.get("scope", "").split(","))
             assert asked and asked <= self._scopes, f"scopes {asked} not in {self._scopes}"
-        return {"code": self.authorize(team_id, name), "state": query.get("state", "")}
+        code = self.authorize(team_id, name)
+        if org:  # an Enterprise Grid admin installed it for the whole organization
+            with self._cond:
+                self._org_codes.add(code)
+        return {"code": code, "state": query.get("state", "")}
 
     def uninstall(self, team_id: str) -> None:
         """The workspace removed the app: every token and refresh token of it is revoked
@@ -302,11 +313,20 @@ class FakeSlack:
             team_id = self._refresh.pop(str(args.get("refresh_token", "")), None)
             if team_id is None:
                 return _error("invalid_refresh_token")
+            done = time.monotonic() + self._refresh_seconds
+            while (left := done - time.monotonic()) > 0:  # Slack taking its time (the
+                self._cond.wait(left)  # fake's lock is let go meanwhile)
             return self._tokens(team_id, user=False)
-        team_id = self._codes.pop(str(args.get("code", "")), None)  # a code works once
+        code = str(args.get("code", ""))
+        team_id = self._codes.pop(code, None)  # a code works once
         if team_id is None:
             return _error("invalid_code")
-        return self._tokens(team_id, user=True)
+        reply = self._tokens(team_id, user=True)
+        if code in self._org_codes:
+            reply.body.update(
+                team=None, enterprise={"id": "E0ORG", "name": "org"}, is_enterprise_install=True
+            )
+        return reply
 
     def _tokens(self, team_id: str, *, user: bool) -> _Reply:
         self._issued += 1

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +29,7 @@ from bot.config import Settings
 from bot.library import Library
 from bot.storage.db import session_factory
 from bot.storage.tables import DailyPost, StoredAnswer, Subscription, Workspace
+from bot.workspaces import Workspaces
 from handlers import server
 from handlers.app import build_core
 from handlers.installations import NOT_INSTALLED
@@ -421,53 +423,113 @@ def test_a_revoked_bot_token_stops_the_workspace_and_a_reinstall_brings_it_back(
     assert [p.team_id for p in server.tick_once(app.settings, library).posted] == [TEAM_A]
 
 
+def rotating(serve: Serve, slack: FakeSlack, engine: Engine, **fake: Any) -> Distributed:
+    """The app with token rotation on, installed in workspace A, with a daily question."""
+    slack.register_app(CLIENT_ID, CLIENT_SECRET, rotation=True, **fake)
+    app = start(serve, slack, engine)
+    app.install(TEAM_A)
+    slack.set_user("UAADMIN", is_admin=True)
+    command(app, "daily on 09:00 UTC", TEAM_A, "UAADMIN", f"C{TEAM_A}")
+    return app
+
+
+def expires_in(engine: Engine, minutes: float) -> None:
+    """Time passes: the stored token expires in `minutes` (or expired, when negative)."""
+    at = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=minutes)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE slack_bots SET bot_token_expires_at = :at"), {"at": at})
+
+
+def refreshes(slack: FakeSlack) -> list[Call]:
+    return [
+        c for c in slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"
+    ]
+
+
+def clients_of_core(app: Distributed, library: Library) -> Any:
+    """Each workspace's clients, as a scheduler of its own builds them."""
+    core = build_core(app.settings, library, build_client(app.settings), app.engine)
+    channel = core.scheduler.channel
+    assert isinstance(channel, SlackChannel)
+    return channel.clients
+
+
 def test_rotation_refreshes_an_expired_token_once_before_a_scheduled_post(
     serve: Serve, fake_slack: FakeSlack, engine: Engine, library: Library
 ) -> None:
-    fake_slack.register_app(CLIENT_ID, CLIENT_SECRET, rotation=True)
-    app = start(serve, fake_slack, engine)
-    app.install(TEAM_A)
-    fake_slack.set_user("UAADMIN", is_admin=True)
-    command(app, "daily on 09:00 UTC", TEAM_A, "UAADMIN", f"C{TEAM_A}")
+    app = rotating(serve, fake_slack, engine, refresh_seconds=0.5)
     old = app.token_of(TEAM_A)
-    # twelve hours later: the token has expired at Slack, and the store says it is due
+    # twelve hours later: the token has expired at Slack, and the store says so
     fake_slack.expire(old)
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE slack_bots SET bot_token_expires_at = :at"),
-            {"at": datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)},
-        )
+    expires_in(engine, -5)
     due_now(engine, TEAM_A)
-    # two schedulers find the expired token at once: one rotates, the other waits for it
-    core = build_core(app.settings, library, build_client(app.settings), engine)
-    channel = core.scheduler.channel
-    assert isinstance(channel, SlackChannel)
-    clients = channel.clients
+    # two schedulers find the expired token at the same moment, while Slack takes half a
+    # second to refresh it: one rotates, the other waits for the new token
+    clients = [clients_of_core(app, library) for _ in range(2)]
+    together = threading.Barrier(2)
     tokens: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: tokens.append(clients.for_team(TEAM_A).token))
-        for _ in range(2)
-    ]
+
+    def use(n: int) -> None:
+        together.wait()
+        tokens.append(clients[n].for_team(TEAM_A).token)
+
+    threads = [threading.Thread(target=use, args=(n,)) for n in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    refreshes = [
-        c
-        for c in fake_slack.calls_to("oauth.v2.access")
-        if c.args.get("grant_type") == "refresh_token"
-    ]
-    assert len(refreshes) == 1
+    assert len(refreshes(fake_slack)) == 1
     new = app.token_of(TEAM_A)
     assert new != old and tokens == [new, new]
     # the workspace's share of Slack's rate limits is the same, whatever its token
-    assert clients.for_team(TEAM_A).budget_scope() == f"team:{TEAM_A}"
+    assert clients[0].for_team(TEAM_A).budget_scope() == f"team:{TEAM_A}"
     report = server.tick_once(app.settings, library)
     assert [p.team_id for p in report.posted] == [TEAM_A]
     assert [bearer(c) for c in posted_questions(app, f"C{TEAM_A}")] == [new]
     # and a request is authorized with the new token (Bolt finds nothing to rotate)
     assert "VM escape" in command(app, "what is vm escape", TEAM_A, "UA1", f"C{TEAM_A}")["text"]
-    assert len(fake_slack.calls_to("oauth.v2.access")) == 2  # the install and one refresh
+    assert len(refreshes(fake_slack)) == 1
+
+
+def test_the_scheduler_refreshes_tokens_before_they_expire_so_requests_never_wait(
+    serve: Serve, fake_slack: FakeSlack, engine: Engine, library: Library
+) -> None:
+    app = rotating(serve, fake_slack, engine)
+    old = app.token_of(TEAM_A)
+    expires_in(engine, 100)  # within the 2.5 hours virtsec rotates ahead
+    # while another process holds the rotation (taken here by hand), a request is answered
+    # at once with the token in hand, which still works
+    workspaces = Workspaces(session_factory(engine), lambda: datetime.now(UTC))
+    owner = workspaces.take_rotation(TEAM_A, timedelta(seconds=30))
+    assert owner is not None
+    started = time.monotonic()
+    assert "VM escape" in command(app, "what is vm escape", TEAM_A, "UA1", f"C{TEAM_A}")["text"]
+    assert time.monotonic() - started < 1.5 and refreshes(fake_slack) == []
+    workspaces.end_rotation(TEAM_A, owner)
+    # the scheduler's housekeeping rotates it, with no request needed
+    core = build_core(app.settings, library, build_client(app.settings), engine)
+    core.tidy()
+    assert len(refreshes(fake_slack)) == 1 and app.token_of(TEAM_A) != old
+    core.tidy()  # nothing more is due
+    assert len(refreshes(fake_slack)) == 1
+
+
+def test_a_refresh_slack_refuses_leaves_the_daily_post_to_the_next_tick(
+    serve: Serve, fake_slack: FakeSlack, engine: Engine, library: Library
+) -> None:
+    app = rotating(serve, fake_slack, engine)
+    fake_slack.expire(app.token_of(TEAM_A))
+    expires_in(engine, -5)
+    due_now(engine, TEAM_A)
+    fake_slack.fail_next("oauth.v2.access", status=500)
+    report = server.tick_once(app.settings, library)
+    # nothing was sent: the post is known not posted (not "maybe on screen"), and retried
+    assert report.posted == [] and report.failed == [f"C{TEAM_A}"]
+    assert posted_questions(app, f"C{TEAM_A}") == []
+    with session_factory(engine).begin() as session:
+        assert session.scalars(select(DailyPost.status)).all() != ["unknown"]
+    report = server.tick_once(app.settings, library)
+    assert [p.team_id for p in report.posted] == [TEAM_A]
 
 
 def test_admins_are_per_workspace(serve: Serve, fake_slack: FakeSlack, engine: Engine) -> None:
@@ -539,3 +601,39 @@ def test_the_install_pages_escape_what_slack_sends_and_abandoned_installs_are_ti
     core.tidy()
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM slack_oauth_states")) == 1
+
+
+def test_an_uninstall_redelivered_after_a_reinstall_is_ignored(
+    distributed: Distributed, fake_slack: FakeSlack
+) -> None:
+    app = distributed
+    sent = int(time.time()) - 60  # Slack sent it a minute ago; it arrives again now
+    app.install(TEAM_A)
+    body = {
+        "token": "legacy",
+        "team_id": TEAM_A,
+        "api_app_id": "A0APP",
+        "type": "event_callback",
+        "event_id": "EvLate",
+        "event_time": sent,
+        "event": {"type": "app_uninstalled"},
+    }
+    reply = app.client.post(
+        json.dumps(body),
+        "application/json",
+        headers={"X-Slack-Retry-Num": "3", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert reply.status == 200
+    assert app.token_of(TEAM_A)  # the new install stands
+    assert "VM escape" in command(app, "what is vm escape", TEAM_A, "UA1", f"C{TEAM_A}")["text"]
+
+
+def test_an_organization_wide_install_is_refused_with_a_clear_page(
+    distributed: Distributed, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    app = distributed
+    url, cookie = app.start_install()
+    page = app.redirect(fake_slack.approve(url, TEAM_A, org=True), cookie)
+    assert "Nothing was installed" in page.body and "each workspace" in page.body
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM slack_bots")) == 0
