@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.claims import aware
 from bot.storage.sql import insert_ignoring_conflicts, rowcount
 from bot.storage.tables import Subscription, Workspace
 from bot.storage.teams import TeamData
@@ -136,6 +137,24 @@ class Workspaces:
                 .values(rotating_until=now + lease, rotation_owner=owner)
             )
             return owner if rowcount(taken) == 1 else None
+
+    def rotation_ends(self, team_id: str) -> datetime | None:
+        """When the current lease on the workspace's rotation runs out, if one is held."""
+        with self.sessions.begin() as session:
+            until = session.scalar(
+                select(Workspace.rotating_until).where(Workspace.team_id == team_id)
+            )
+        return None if until is None else aware(until)
+
+    def hold_rotation(self, team_id: str, owner: str, hold: timedelta) -> None:
+        """Keep the lease for `hold` from now (nobody should try again before), if it is
+        still this owner's."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(Workspace)
+                .where(Workspace.team_id == team_id, Workspace.rotation_owner == owner)
+                .values(rotating_until=self.clock() + hold)
+            )
 
     def end_rotation(self, team_id: str, owner: str) -> None:
         """Give the lease back (if it is still this owner's: one that ran out may have been

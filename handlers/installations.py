@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
@@ -50,10 +51,16 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 #: without the shared lease) is set to a shorter time, so it finds nothing to do
 ROTATE_BEFORE_MINUTES = 150
 BOLT_ROTATION_MINUTES = 120
-ROTATION_LEASE = timedelta(seconds=30)  # 3 times the longest refresh call (10 s, no retry)
+#: longer than a rotation can take: the refresh call (10 s, never retried) and three tries
+#: to store the new token (each bounded by VIRTSEC_DB_TIMEOUT, 5 s by default)
+ROTATION_LEASE = timedelta(seconds=60)
 ROTATION_WAIT = 12.0  # seconds the scheduler waits for another process's rotation
 REQUEST_WAIT = 2.0  # seconds a request waits for it, only when its token has expired
+REQUEST_AHEAD_MINUTES = 5  # a request rotates only a token this close to expiring
 SAVE_TRIES = 3
+#: Slack's answers to a refresh that say it will never work: not asked again for an hour
+REFRESH_REFUSED = {"invalid_refresh_token", "token_revoked", "invalid_client_id"}
+REFUSED_HOLD = timedelta(hours=1)
 STATE_SECONDS = 600  # an install started on /slack/install must finish within 10 minutes
 MAX_CACHED_AUTHORIZATIONS = 4096
 NOT_INSTALLED = (
@@ -118,6 +125,10 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         super().__init__(client_id=client_id, engine=engine, logger=logger)
         self.workspaces = workspaces
         self.rotator = rotator
+        self._lock = threading.Lock()
+        # rotated here but not stored yet (the database failed): team -> (the refresh token
+        # it spent, the new installation)
+        self._unsaved: dict[str, tuple[str | None, Bot]] = {}
 
     def save(self, installation: Installation) -> None:
         """Store an install (Bolt's OAuth flow); a pending deletion of the workspace's data
@@ -154,18 +165,29 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
         wait: float = REQUEST_WAIT,
+        ahead: int = REQUEST_AHEAD_MINUTES,
     ) -> Bot | None:
         """The newest bot installation of the workspace, its token rotated first when it
-        expires within ROTATE_BEFORE_MINUTES (SlackTokenRotationError when Slack refused
-        the rotation). While another process rotates it, the token in hand is returned if
-        it still works; an expired one is waited for up to `wait` seconds (a request's
-        default is short: Slack wants its answer within 3 s)."""
+        expires within `ahead` minutes. A request's defaults are short (Slack wants its
+        answer within 3 s): it rotates only a token about to expire (the scheduler rotates
+        them 2.5 hours ahead), and waits for another process's rotation only when its
+        token has expired. A token that still works is used whatever happens to its
+        rotation; SlackTokenRotationError only when it has expired and Slack refused."""
         bot = super().find_bot(
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
-        if bot is None or not expiring(bot) or not team_id:
+        if bot is None or not team_id:
+            return bot
+        with self._lock:
+            spent, unsaved = self._unsaved.get(team_id, (None, None))
+        if unsaved is not None:
+            if bot.bot_refresh_token == spent:  # the stored token is the one it replaced
+                return self._save_unsaved(team_id, unsaved)
+            with self._lock:  # stored since, or a reinstall: the database has moved on
+                self._unsaved.pop(team_id, None)
+        if not expiring(bot, ahead):
             return bot
 
         def newest() -> Bot | None:
@@ -179,47 +201,85 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         while True:
             owner = self.workspaces.take_rotation(team_id, ROTATION_LEASE)
             if owner is not None:
-                try:
-                    return self._rotate(team_id, newest())
-                finally:
-                    self.workspaces.end_rotation(team_id, owner)
+                return self._rotate(team_id, newest(), ahead, owner)
             if not expired(bot) or time.monotonic() > deadline:
                 return bot  # still valid (or the wait is over): used as it is
+            ends = self.workspaces.rotation_ends(team_id)
+            if ends is not None and ends > self.workspaces.clock() + ROTATION_LEASE:
+                return bot  # held for longer than a rotation (Slack refused it for good)
             time.sleep(0.2)
             current = newest()
-            if current is None or not expiring(current):
+            if current is None or not expiring(current, ahead):
                 return current  # the other process rotated it
 
-    def _rotate(self, team_id: str, current: Bot | None) -> Bot | None:
-        """Rotate the token (the lease held), unless another process just did."""
-        if current is None or not expiring(current):
-            return current
-        rotated = self.rotator.perform_bot_token_rotation(
-            bot=current, minutes_before_expiration=ROTATE_BEFORE_MINUTES
-        )
-        if rotated is None:
-            return current
+    def _rotate(self, team_id: str, current: Bot | None, ahead: int, owner: str) -> Bot | None:
+        """Rotate the token, the lease held (unless another process just did); the lease
+        is given back, or kept for a while when trying again soon would not help."""
+        hold = None
+        try:
+            if current is None or not expiring(current, ahead):
+                return current
+            try:
+                rotated = self.rotator.perform_bot_token_rotation(
+                    bot=current, minutes_before_expiration=ahead
+                )
+            except SlackTokenRotationError as exc:
+                error = str(exc.api_error.response.get("error"))
+                if error in REFRESH_REFUSED:  # for good: not asked again for a while
+                    hold = REFUSED_HOLD
+                logger.error("workspace %s: Slack refused to rotate its token: %s", team_id, error)
+                if expired(current):
+                    raise
+                return current  # it still works: used until it expires
+            except (SlackClientError, OSError) as exc:  # no answer: nothing is known spent
+                logger.error("workspace %s: rotating its token failed: %s", team_id, exc)
+                if expired(current):
+                    message = f"rotating the workspace's token failed: {type(exc).__name__}"
+                    raise NoToken(message, final=False) from exc
+                return current
+            if rotated is None:
+                return current
+            if not self._save(team_id, rotated):
+                # the old refresh token is spent: nobody may use it (the lease stays until
+                # it runs out) while this process keeps trying to store the new one
+                with self._lock:
+                    self._unsaved[team_id] = (current.bot_refresh_token, rotated)
+                hold = ROTATION_LEASE
+            logger.info("rotated the bot token of workspace %s", team_id)
+            return rotated
+        finally:
+            if hold is None:
+                self.workspaces.end_rotation(team_id, owner)
+            else:
+                self.workspaces.hold_rotation(team_id, owner, hold)
+
+    def _save(self, team_id: str, rotated: Bot) -> bool:
         for attempt in range(1, SAVE_TRIES + 1):
             try:
                 self.save_bot(rotated)
-                break
-            except Exception as exc:  # the old refresh token is spent: keep trying a little
+                return True
+            except Exception as exc:  # the database: its error names no token
                 logger.error(
-                    "workspace %s: saving its rotated token failed (try %s of %s): %s",
+                    "workspace %s: storing its rotated token failed (try %s of %s): %s",
                     team_id,
                     attempt,
                     SAVE_TRIES,
                     type(exc).__name__,
                 )
-                if attempt == SAVE_TRIES:
-                    logger.error(
-                        "workspace %s: its new token is used now but was not stored; it "
-                        "will need to reinstall virtsec when that token expires",
-                        team_id,
-                    )
-                else:
+                if attempt < SAVE_TRIES:
                     time.sleep(0.5 * attempt)
-        logger.info("rotated the bot token of workspace %s", team_id)
+        return False
+
+    def _save_unsaved(self, team_id: str, rotated: Bot) -> Bot:
+        """A token this process rotated but could not store: stored now if it can be."""
+        try:
+            self.save_bot(rotated)
+        except Exception as exc:
+            logger.error("workspace %s: its rotated token is still not stored: %s", team_id, exc)
+        else:
+            with self._lock:
+                self._unsaved.pop(team_id, None)
+            logger.info("workspace %s: its rotated token is stored now", team_id)
         return rotated
 
     def rotate_due(self) -> list[str]:
@@ -246,7 +306,12 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         rotated = []
         for enterprise_id, team_id in due:
             try:
-                self.find_bot(enterprise_id=enterprise_id, team_id=team_id, wait=ROTATION_WAIT)
+                self.find_bot(
+                    enterprise_id=enterprise_id,
+                    team_id=team_id,
+                    wait=ROTATION_WAIT,
+                    ahead=ROTATE_BEFORE_MINUTES,
+                )
                 rotated.append(str(team_id))
             except Exception as exc:  # one workspace's trouble must not stop the others
                 logger.warning("workspace %s: rotating its token failed: %s", team_id, exc)
@@ -266,11 +331,17 @@ class Installations:
         enterprise_id = self.store.workspaces.enterprise_of(team_id)
         try:
             bot = self.store.find_bot(
-                enterprise_id=enterprise_id, team_id=team_id, wait=ROTATION_WAIT
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                wait=ROTATION_WAIT,
+                ahead=ROTATE_BEFORE_MINUTES,
             )
         except SlackTokenRotationError as exc:
-            error = exc.api_error.response.get("error")
-            raise NoToken(f"rotating the workspace's token failed: {error}", final=False) from exc
+            error = str(exc.api_error.response.get("error"))
+            raise NoToken(
+                f"its token expired and Slack refused to renew it ({error})",
+                final=error in REFRESH_REFUSED,
+            ) from exc
         if bot is None or not bot.bot_token:
             raise NoToken("virtsec is not installed in this workspace any more", final=True)
         client = clone(self.base, self.base.timeout, list(self.base.retry_handlers or []))
@@ -348,6 +419,15 @@ def oauth_flow(
 
 
 class _Flow(OAuthFlow):
+    def run_installation(self, code: str) -> Installation | None:
+        # Bolt handles Slack's error answers; no answer at all (a time-out, a dropped
+        # connection) gets the failure page too, not a 500
+        try:
+            return super().run_installation(code)
+        except (SlackClientError, OSError) as exc:
+            logger.warning("exchanging an install code failed: %s", type(exc).__name__)
+            return None
+
     def build_install_page_html(self, url: str, request: BoltRequest) -> str:
         return _page(
             "Add virtsec to your Slack workspace",

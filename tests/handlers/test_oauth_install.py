@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, text, update
 
 from bot.config import Settings
@@ -496,22 +497,60 @@ def test_the_scheduler_refreshes_tokens_before_they_expire_so_requests_never_wai
 ) -> None:
     app = rotating(serve, fake_slack, engine)
     old = app.token_of(TEAM_A)
-    expires_in(engine, 100)  # within the 2.5 hours virtsec rotates ahead
-    # while another process holds the rotation (taken here by hand), a request is answered
-    # at once with the token in hand, which still works
+
+    def answered() -> bool:
+        started = time.monotonic()
+        reply = command(app, "what is vm escape", TEAM_A, "UA1", f"C{TEAM_A}")
+        return "VM escape" in reply["text"] and time.monotonic() - started < 1.5
+
+    expires_in(engine, 100)  # within the 2.5 hours the scheduler rotates ahead
+    assert answered() and refreshes(fake_slack) == []  # a request does not rotate it
+    core = build_core(app.settings, library, build_client(app.settings), engine)
+    # Slack fails the scheduler's refresh: the token still works, so nobody is shut out
+    fake_slack.fail_next("oauth.v2.access", status=500)
+    core.tidy()
+    assert len(refreshes(fake_slack)) == 1 and app.token_of(TEAM_A) == old
+    assert answered()
+    # minutes from expiry, while another process holds the rotation (taken here by hand):
+    # a request is answered at once with the token in hand, which still works
+    expires_in(engine, 3)
     workspaces = Workspaces(session_factory(engine), lambda: datetime.now(UTC))
     owner = workspaces.take_rotation(TEAM_A, timedelta(seconds=30))
     assert owner is not None
-    started = time.monotonic()
-    assert "VM escape" in command(app, "what is vm escape", TEAM_A, "UA1", f"C{TEAM_A}")["text"]
-    assert time.monotonic() - started < 1.5 and refreshes(fake_slack) == []
+    assert answered() and len(refreshes(fake_slack)) == 1
     workspaces.end_rotation(TEAM_A, owner)
     # the scheduler's housekeeping rotates it, with no request needed
-    core = build_core(app.settings, library, build_client(app.settings), engine)
     core.tidy()
-    assert len(refreshes(fake_slack)) == 1 and app.token_of(TEAM_A) != old
+    assert len(refreshes(fake_slack)) == 2 and app.token_of(TEAM_A) != old
     core.tidy()  # nothing more is due
-    assert len(refreshes(fake_slack)) == 1
+    assert len(refreshes(fake_slack)) == 2
+    assert answered() and len(refreshes(fake_slack)) == 2
+
+
+def test_a_refresh_token_slack_will_never_take_stops_asking_for_an_hour(
+    serve: Serve, fake_slack: FakeSlack, engine: Engine, library: Library
+) -> None:
+    app = rotating(serve, fake_slack, engine)
+    old = app.token_of(TEAM_A)
+    with engine.connect() as conn:
+        refresh = conn.scalar(text("SELECT bot_refresh_token FROM slack_bots"))
+    # the refresh token is spent elsewhere (a copy of the database, say), then time passes
+    WebClient(base_url=fake_slack.base_url).oauth_v2_access(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        grant_type="refresh_token",
+        refresh_token=str(refresh),
+    )
+    fake_slack.expire(old)
+    expires_in(engine, -5)
+    due_now(engine, TEAM_A)
+    report = server.tick_once(app.settings, library)
+    assert report.posted == [] and report.failed == [f"C{TEAM_A}"]
+    with session_factory(engine).begin() as session:
+        assert session.scalars(select(DailyPost.status)).all() == ["failed"]  # not retried
+    asked = len(refreshes(fake_slack))
+    server.tick_once(app.settings, library)  # the next minute: Slack is not asked again
+    assert len(refreshes(fake_slack)) == asked
 
 
 def test_a_refresh_slack_refuses_leaves_the_daily_post_to_the_next_tick(
