@@ -114,12 +114,15 @@ class Workspaces:
             purged.append(team_id)
         return purged
 
-    def installed_at(self, team_id: str) -> datetime | None:
-        """When the workspace last installed the app (None: never, or before records)."""
+    def installed_after(self, team_id: str, moment: int) -> bool:
+        """True when the workspace installed the app after `moment` (whole seconds since
+        the epoch, as Slack's event_time): news of an uninstall from before it is stale.
+        An install in that very second does not count as after."""
         with self.sessions.begin() as session:
-            return session.scalar(
+            installed = session.scalar(
                 select(Workspace.installed_at).where(Workspace.team_id == team_id)
             )
+        return installed is not None and int(aware(installed).timestamp()) > moment
 
     def take_rotation(self, team_id: str, lease: timedelta) -> str | None:
         """Lease the rotation of the workspace's token: the lease's owner id, or None while

@@ -22,7 +22,6 @@ from bot.config import Settings
 from bot.core import Core, utc_now
 from bot.library import Library
 from bot.results import Notice
-from bot.storage.claims import aware
 from bot.storage.db import make_engine, session_factory
 from bot.workspaces import Workspaces
 from handlers import (
@@ -46,13 +45,7 @@ from handlers.response_url import Replies, ResponseUrlSender
 from handlers.slack_channel import SlackChannel
 from handlers.slack_context import ephemeral
 from handlers.slack_users import Directory
-from handlers.web_api import (
-    PacedWebClient,
-    SlackClients,
-    build_client,
-    clone,
-    paced,
-)
+from handlers.web_api import PacedWebClient, SlackClients, build_client, once_client, paced
 
 logger = logging.getLogger(__name__)
 OTHER_WORKSPACE = "This virtsec is installed in another Slack workspace; it does nothing here."
@@ -92,15 +85,12 @@ def _edge(
     store = None
     if settings.oauth:
         store = workspace_store(settings, engine, Workspaces(sessions, utc_now, keep), client)
-        clients = Installations(
-            store, clone(client, client.timeout, list(client.retry_handlers or []))
-        )
+        clients = Installations(store, client)  # each workspace's token on a copy of it
     core = Core(library, sessions, SlackChannel(clients, directory), keep_departed=keep)
     if store is not None:  # each tick: refresh tokens before they expire, drop old states
         core.chores += [store.rotate_due, functools.partial(forget_expired_states, engine)]
-    for paced_client in (client, getattr(clients, "base", None)):
-        if isinstance(paced_client, PacedWebClient) and paced_client.pacer is None:
-            paced_client.pacer = core.pacer  # the rate budget every process shares
+    if isinstance(client, PacedWebClient) and client.pacer is None:
+        client.pacer = core.pacer  # the rate budget every process shares, read per call
     return _Edge(core, clients, store)
 
 
@@ -238,12 +228,6 @@ def build(
     return SlackApp(app, core, home, executor, replies)
 
 
-def once_client(client: WebClient) -> WebClient:
-    """The client for calls that may work only once (an install code, a refresh token):
-    a timeout, and no retry of any kind."""
-    return clone(client, client.timeout, [])
-
-
 def _only_slacks_response_urls(replies: Replies) -> Callable[..., BoltResponse]:
     def only_slacks_response_urls(
         context: BoltContext, next: Callable[[], BoltResponse]
@@ -273,12 +257,14 @@ def _ignore_uninstalls_older_than_the_install(app: App, core: Core) -> None:
         body: dict[str, Any] = req.body
         event = body.get("event") or {}
         sent = body.get("event_time")
-        if event.get("type") in ACCESS_LOST and context.team_id and isinstance(sent, int):
-            installed = core.workspaces.installed_at(context.team_id)
-            # whole seconds, as Slack's event_time: one in the install's own second stands
-            if installed is not None and int(aware(installed).timestamp()) > sent:
-                logger.info("ignored an %s older than the install", event.get("type"))
-                return BoltResponse(status=200, body="")
+        if (
+            event.get("type") in ACCESS_LOST
+            and context.team_id
+            and isinstance(sent, int)
+            and core.workspaces.installed_after(context.team_id, sent)
+        ):
+            logger.info("ignored an %s older than the install", event.get("type"))
+            return BoltResponse(status=200, body="")
         return next()
 
 

@@ -41,16 +41,15 @@ from sqlalchemy import Engine, column, delete, exists, select, table
 
 from bot.config import Settings
 from bot.workspaces import Workspaces
-from handlers.web_api import PacedWebClient, clone
+from handlers.web_api import clone
 
 logger = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-#: virtsec rotates a token this long before it expires; Bolt's own step (which would rotate
-#: without the shared lease) is set to a shorter time, so it finds nothing to do
+#: the scheduler rotates a token this long before it expires (Bolt's own rotation, which
+#: would run without the shared lease, is switched off: _NoRotation)
 ROTATE_BEFORE_MINUTES = 150
-BOLT_ROTATION_MINUTES = 120
 #: longer than a rotation can take: the refresh call (10 s, never retried) and three tries
 #: to store the new token (each bounded by VIRTSEC_DB_TIMEOUT, 5 s by default)
 ROTATION_LEASE = timedelta(seconds=60)
@@ -253,8 +252,8 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
             else:
                 self.workspaces.hold_rotation(team_id, owner, hold)
 
-    def _save(self, team_id: str, rotated: Bot) -> bool:
-        for attempt in range(1, SAVE_TRIES + 1):
+    def _save(self, team_id: str, rotated: Bot, tries: int = SAVE_TRIES) -> bool:
+        for attempt in range(1, tries + 1):
             try:
                 self.save_bot(rotated)
                 return True
@@ -263,28 +262,34 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
                     "workspace %s: storing its rotated token failed (try %s of %s): %s",
                     team_id,
                     attempt,
-                    SAVE_TRIES,
+                    tries,
                     type(exc).__name__,
                 )
-                if attempt < SAVE_TRIES:
+                if attempt < tries:
                     time.sleep(0.5 * attempt)
         return False
 
     def _save_unsaved(self, team_id: str, rotated: Bot) -> Bot:
         """A token this process rotated but could not store: stored now if it can be."""
-        try:
-            self.save_bot(rotated)
-        except Exception as exc:
-            logger.error("workspace %s: its rotated token is still not stored: %s", team_id, exc)
-        else:
+        if self._save(team_id, rotated, tries=1):
             with self._lock:
                 self._unsaved.pop(team_id, None)
             logger.info("workspace %s: its rotated token is stored now", team_id)
         return rotated
 
+    def find_bot_ahead(self, enterprise_id: str | None, team_id: str) -> Bot | None:
+        """find_bot for the scheduler, which has time: a token is rotated well before it
+        expires, and another process's rotation is waited for."""
+        return self.find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            wait=ROTATION_WAIT,
+            ahead=ROTATE_BEFORE_MINUTES,
+        )
+
     def rotate_due(self) -> list[str]:
         """Rotate every token expiring within ROTATE_BEFORE_MINUTES (the scheduler does
-        this each tick, so requests seldom have to); the workspaces rotated."""
+        this each tick, so requests seldom have to); the workspaces whose token was due."""
         bots = self.bots
         newer = bots.alias("newer")
         threshold = datetime.now(UTC).replace(tzinfo=None) + timedelta(
@@ -303,39 +308,27 @@ class WorkspaceStore(SQLAlchemyInstallationStore):
         )
         with self.engine.connect() as conn:
             due = conn.execute(query).all()
-        rotated = []
         for enterprise_id, team_id in due:
             try:
-                self.find_bot(
-                    enterprise_id=enterprise_id,
-                    team_id=team_id,
-                    wait=ROTATION_WAIT,
-                    ahead=ROTATE_BEFORE_MINUTES,
-                )
-                rotated.append(str(team_id))
+                self.find_bot_ahead(enterprise_id, team_id)
             except Exception as exc:  # one workspace's trouble must not stop the others
                 logger.warning("workspace %s: rotating its token failed: %s", team_id, exc)
-        return rotated
+        return [str(team_id) for _, team_id in due]
 
 
 class Installations:
     """Each workspace's client for calls made outside a request (daily posts, reveals,
     reports, Home tabs): its installation's token, rotated before use."""
 
-    def __init__(self, store: WorkspaceStore, base: PacedWebClient):
+    def __init__(self, store: WorkspaceStore, base: WebClient):
         self.store = store
-        self.base = base
+        self.base = base  # timeouts, retries, API URL and rate budget: each client's
 
     def for_team(self, team_id: str) -> WebClient:
         """The client with the workspace's bot token; NoToken when there is none."""
         enterprise_id = self.store.workspaces.enterprise_of(team_id)
         try:
-            bot = self.store.find_bot(
-                enterprise_id=enterprise_id,
-                team_id=team_id,
-                wait=ROTATION_WAIT,
-                ahead=ROTATE_BEFORE_MINUTES,
-            )
+            bot = self.store.find_bot_ahead(enterprise_id, team_id)
         except SlackTokenRotationError as exc:
             error = str(exc.api_error.response.get("error"))
             raise NoToken(
@@ -376,14 +369,7 @@ class CachedAuthorize(InstallationStoreAuthorize):
 
     def __init__(self, store: WorkspaceStore, settings: Settings, *, cache: bool = True):
         super().__init__(
-            installation_store=store,
-            client_id=settings.slack_client_id,
-            client_secret=settings.slack_client_secret,
-            token_rotation_expiration_minutes=BOLT_ROTATION_MINUTES,
-            bot_only=True,
-            cache_enabled=cache,
-            logger=logger,
-            client=store.rotator.client,
+            installation_store=store, bot_only=True, cache_enabled=cache, logger=logger
         )
         self.authorize_result_cache = _Bounded()
         # WorkspaceStore.find_bot rotates, under the lease every process shares
@@ -408,7 +394,6 @@ def oauth_flow(
         callback_options=CallbackOptions(success=_installed, failure=_not_installed),
         installation_store=store,
         installation_store_bot_only=True,
-        token_rotation_expiration_minutes=BOLT_ROTATION_MINUTES,
         state_store=SQLAlchemyOAuthStateStore(
             expiration_seconds=STATE_SECONDS, engine=engine, logger=logger
         ),

@@ -269,3 +269,9 @@ def posting_client(client: WebClient) -> WebClient:
     after a 429, which Slack answers without posting; a dropped connection or a 5xx may
     come after the message was posted, so it is not retried."""
     return clone(client, client.timeout, [BoundedRateLimitRetryHandler()])
+
+
+def once_client(client: WebClient) -> WebClient:
+    """The same client for calls that work only once (an install code, a refresh token): a
+    timeout, and no retry of any kind (a retry after a lost answer would fail anyway)."""
+    return clone(client, client.timeout, [])
